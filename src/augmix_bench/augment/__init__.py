@@ -1,0 +1,35 @@
+"""Augmentations: the reference AugMix ops, AugmentAndMix, training views and the baselines."""
+
+from .augmix import (
+    CIFAR_MEAN,
+    CIFAR_STD,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    AugMix,
+    AugMixDraw,
+    ChainStep,
+    Normalize,
+)
+from .ops import ALL_OPS, AUGMIX_OPS, apply_op
+from .spatial import RandomCropFlip, RandomResizedCropFlip
+from .views import AugMixViews, PerSampleRandomDataset, StandardViews, sample_rng
+
+__all__ = [
+    "ALL_OPS",
+    "AUGMIX_OPS",
+    "CIFAR_MEAN",
+    "CIFAR_STD",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "AugMix",
+    "AugMixDraw",
+    "AugMixViews",
+    "ChainStep",
+    "Normalize",
+    "PerSampleRandomDataset",
+    "RandomCropFlip",
+    "RandomResizedCropFlip",
+    "StandardViews",
+    "apply_op",
+    "sample_rng",
+]

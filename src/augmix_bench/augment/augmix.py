@@ -1,0 +1,151 @@
+"""AugmentAndMix on single PIL images, as the reference implementation does it.
+
+``AugMix`` draws, for every image, Dirichlet chain weights, a Beta skip weight, a depth per chain
+(1-3 when ``depth=-1``) and, for every chain step, an op (uniform, with replacement), a level
+``u ~ Uniform(0.1, severity)`` and a sign; then mixes the chains in float space:
+
+    mixed = (1 - m) * normalize(x) + m * sum_i w_i * normalize(chain_i(x))
+
+Because the weights are convex and ``normalize`` is affine, the mixture is computed on the 0-255
+scale and normalized once; the result equals the reference's order of operations to float rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..errors import UserError
+from .ops import ALL_OPS, AUGMIX_OPS, apply_op, get_op
+
+CIFAR_MEAN: tuple[float, float, float] = (0.5, 0.5, 0.5)
+CIFAR_STD: tuple[float, float, float] = (0.5, 0.5, 0.5)
+IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
+IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+
+def to_normalized_tensor(
+    image: Image.Image | np.ndarray, mean: Sequence[float], std: Sequence[float]
+) -> torch.Tensor:
+    """HWC image on the 0-255 scale (PIL or array) -> normalized float32 tensor (C, H, W)."""
+    array = np.asarray(image, dtype=np.float32)
+    mean_255 = np.asarray(mean, dtype=np.float32) * 255.0
+    std_255 = np.asarray(std, dtype=np.float32) * 255.0
+    normalized = (array - mean_255) / std_255
+    return torch.from_numpy(np.ascontiguousarray(normalized.transpose(2, 0, 1)))
+
+
+class Normalize:
+    """Picklable preprocess: PIL image -> normalized float tensor (ToTensor + Normalize)."""
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        self.mean = tuple(mean)
+        self.std = tuple(std)
+
+    def __call__(self, image: Image.Image | np.ndarray) -> torch.Tensor:
+        return to_normalized_tensor(image, self.mean, self.std)
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    """One drawn op of a chain: its name, level ``u`` (None if unused) and sign."""
+
+    op: str
+    level: float | None
+    negate: bool
+
+
+@dataclass(frozen=True)
+class AugMixDraw:
+    """Every random choice AugMix makes for one image."""
+
+    weights: np.ndarray  # (width,) float32, Dirichlet(alpha)
+    skip: float  # m ~ Beta(alpha, alpha), float32 precision
+    chains: tuple[tuple[ChainStep, ...], ...]
+
+
+class AugMix:
+    """AugmentAndMix: PIL image -> normalized float tensor (C, H, W).
+
+    Args:
+        severity: upper bound of the drawn op level (1-10; 3 on CIFAR, 1 on ImageNet).
+        width: number of chains mixed.
+        depth: ops per chain; -1 draws 1, 2 or 3 per chain.
+        alpha: Dirichlet and Beta concentration.
+        all_ops: also use color, contrast, brightness and sharpness, which overlap the
+            test corruptions.
+        mean, std: normalization (CIFAR: 0.5 each; ImageNet: torchvision's statistics).
+        fill: value moved in by rotate/shear/translate (reference 0; released ImageNet model 128).
+        seed: seed of the generator used when a call passes no ``rng``.
+    """
+
+    def __init__(
+        self,
+        severity: float = 3,
+        width: int = 3,
+        depth: int = -1,
+        alpha: float = 1.0,
+        all_ops: bool = False,
+        mean: Sequence[float] = CIFAR_MEAN,
+        std: Sequence[float] = CIFAR_STD,
+        fill: int = 0,
+        seed: int | None = None,
+    ) -> None:
+        if not 0.1 < severity <= 10:
+            raise UserError(f"augmentation.severity={severity} is out of range; accepted: (0.1, 10]")
+        if width < 1:
+            raise UserError(f"augmentation.width={width} is invalid; accepted: an integer >= 1")
+        if depth == 0 or depth < -1:
+            raise UserError(f"augmentation.depth={depth} is invalid; accepted: -1 (random 1-3) or >= 1")
+        if alpha <= 0:
+            raise UserError(f"augmentation.alpha={alpha} is invalid; accepted: a number > 0")
+        if not 0 <= fill <= 255:
+            raise UserError(f"augmentation.fill={fill} is invalid; accepted: 0-255")
+        self.severity = float(severity)
+        self.width = int(width)
+        self.depth = int(depth)
+        self.alpha = float(alpha)
+        self.all_ops = bool(all_ops)
+        self.ops: tuple[str, ...] = ALL_OPS if all_ops else AUGMIX_OPS
+        self.mean = tuple(mean)
+        self.std = tuple(std)
+        self.fill = int(fill)
+        self.rng = np.random.default_rng(seed)
+
+    def draw(self, rng: np.random.Generator | None = None) -> AugMixDraw:
+        """Draw every random choice for one image, in the reference's order."""
+        rng = self.rng if rng is None else rng
+        weights = np.float32(rng.dirichlet([self.alpha] * self.width))
+        skip = float(np.float32(rng.beta(self.alpha, self.alpha)))
+        chains = []
+        for _ in range(self.width):
+            depth = self.depth if self.depth > 0 else int(rng.integers(1, 4))
+            steps = []
+            for _ in range(depth):
+                spec = get_op(self.ops[int(rng.integers(len(self.ops)))])
+                level = float(rng.uniform(0.1, self.severity)) if spec.uses_level else None
+                negate = bool(rng.uniform() > 0.5) if spec.signed else False
+                steps.append(ChainStep(spec.name, level, negate))
+            chains.append(tuple(steps))
+        return AugMixDraw(weights=weights, skip=skip, chains=tuple(chains))
+
+    def mix(self, img: Image.Image, draw: AugMixDraw) -> np.ndarray:
+        """The mixed image for ``draw``, as float32 HWC on the 0-255 scale (not normalized)."""
+        mix = np.zeros((img.size[1], img.size[0], 3), dtype=np.float32)
+        for weight, chain in zip(draw.weights, draw.chains):
+            chained = img
+            for step in chain:
+                chained = apply_op(chained, step.op, step.level or 0.0, step.negate, self.fill)
+            mix += weight * np.asarray(chained, dtype=np.float32)
+        clean = np.asarray(img, dtype=np.float32)
+        return np.float32(1.0 - draw.skip) * clean + np.float32(draw.skip) * mix
+
+    def __call__(self, img: Image.Image, rng: np.random.Generator | None = None) -> torch.Tensor:
+        """One AugMix view of ``img``: a normalized float tensor (C, H, W)."""
+        if img.mode != "RGB":
+            img = img.convert("RGB")
+        return to_normalized_tensor(self.mix(img, self.draw(rng)), self.mean, self.std)

@@ -1,0 +1,92 @@
+"""Command-line entry points: wire Hydra to the library functions, and report bad input in one line."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from .config_paths import check_group_choices, config_dir
+from .errors import UserError
+
+log = logging.getLogger("augmix_bench")
+
+
+def _reporting_errors(program: str, task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
+    """Turn a ``UserError`` raised by ``task`` into one line on stderr and exit status 2."""
+
+    @functools.wraps(task)
+    def wrapped(cfg: DictConfig) -> Any:
+        try:
+            return task(cfg)
+        except UserError as exc:
+            print(f"{program}: error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    return wrapped
+
+
+def _run_hydra(program: str, config_name: str, task: Callable[[DictConfig], Any]) -> None:
+    try:
+        check_group_choices(config_name, sys.argv[1:])
+    except UserError as exc:
+        print(f"{program}: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    main = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=config_name)
+    main(_reporting_errors(program, task))()
+
+
+def _train_task(cfg: DictConfig) -> dict[str, Any]:
+    from .distributed import launch_training
+    from .results import append_index, headline
+
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    results = launch_training(cfg, run_dir)
+    if results is not None:
+        log.info(
+            "clean error %s, mean corruption error %s -> %s",
+            _percent((results.get("clean") or {}).get("error")),
+            _percent((results.get("corruptions") or {}).get("mean_error")),
+            run_dir / "results.json",
+        )
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            entry = {"job": hydra_cfg.job.num, "overrides": list(hydra_cfg.overrides.task), "run_dir": str(run_dir)}
+            append_index(Path(hydra_cfg.sweep.dir) / "runs.jsonl", {**entry, **headline(results)})
+    return results
+
+
+def _eval_task(cfg: DictConfig) -> dict[str, Any]:
+    from .eval_checkpoint import evaluate_checkpoint
+
+    overrides = list(HydraConfig.get().overrides.task)
+    results, output = evaluate_checkpoint(cfg, overrides)
+    log.info(
+        "clean error %s, mean corruption error %s -> %s",
+        _percent((results.get("clean") or {}).get("error")),
+        _percent((results.get("corruptions") or {}).get("mean_error")),
+        output,
+    )
+    return results
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}%"
+
+
+def train_main() -> None:
+    """``augmix-train``: train with the composed config, evaluate, write the run directory."""
+    _run_hydra("augmix-train", "train", _train_task)
+
+
+def eval_main() -> None:
+    """``augmix-eval checkpoint=PATH``: evaluate a saved checkpoint with the evaluation suite."""
+    _run_hydra("augmix-eval", "eval", _eval_task)

@@ -1,0 +1,76 @@
+"""``results.json``: assembling the schema of DESIGN.md from a run's config and evaluation."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+from pathlib import Path
+from typing import Any
+
+from .files import atomic_write_json
+from .runinfo import device_name, git_commit, versions
+from .runtime import Runtime
+
+
+def assemble_results(
+    config: dict[str, Any],
+    evaluation: dict[str, Any],
+    runtime: Runtime,
+    train_seconds: float | None,
+    eval_seconds: float,
+    train_images_per_second: float | None,
+) -> dict[str, Any]:
+    """The ``results.json`` dict: run identity, the evaluation entries, meta and the config."""
+    return {
+        "dataset": config["dataset"]["name"],
+        "model": config["model"]["name"],
+        "augmentation": config["augmentation"]["name"],
+        "seed": config["seed"],
+        "epochs": config["trainer"]["epochs"],
+        "clean": evaluation["clean"],
+        "corruptions": evaluation["corruptions"],
+        "perturbations": evaluation["perturbations"],
+        "meta": {
+            "git_commit": git_commit(),
+            "versions": versions(),
+            "device": device_name(runtime.device),
+            "world_size": runtime.world_size,
+            "train_seconds": train_seconds,
+            "eval_seconds": eval_seconds,
+            "train_images_per_second": train_images_per_second,
+        },
+        "config": config,
+    }
+
+
+def write_results(path: Path, results: dict[str, Any]) -> None:
+    """Write ``results`` to ``path`` atomically."""
+    atomic_write_json(path, results)
+
+
+def headline(results: dict[str, Any]) -> dict[str, Any]:
+    """The few numbers a sweep index records per job."""
+    clean = results.get("clean") or {}
+    corruptions = results.get("corruptions") or {}
+    return {
+        "dataset": results["dataset"],
+        "model": results["model"],
+        "augmentation": results["augmentation"],
+        "seed": results["seed"],
+        "clean_error": clean.get("error"),
+        "mean_corruption_error": corruptions.get("mean_error"),
+        "mce": corruptions.get("mce"),
+        "rms_calibration_error": clean.get("rms_calibration_error"),
+    }
+
+
+def append_index(index: Path, entry: dict[str, Any]) -> None:
+    """Append one JSON line to a sweep's ``runs.jsonl`` (locked, so parallel jobs do not interleave)."""
+    index.parent.mkdir(parents=True, exist_ok=True)
+    with open(index, "a", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            handle.write(json.dumps(entry) + "\n")
+            handle.flush()
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

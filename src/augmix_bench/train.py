@@ -1,0 +1,326 @@
+"""The training loop: one run (single process, or one rank of a DDP job) from config to results.
+
+Data flows one way: config -> benchmark + model + training plan -> epochs (a checkpoint after
+each) -> evaluation of the final model -> ``results.json``. Only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm import tqdm
+
+from .checkpoint import load_checkpoint, restore_rng_state, rng_state, save_checkpoint, seed_everything
+from .data import build_benchmark
+from .errors import UserError
+from .evaluate import Evaluator, check_suites, required_parts
+from .files import atomic_write_text
+from .models import build_model
+from .objectives import Inputs, Objective
+from .pipeline import build_training_plan
+from .results import assemble_results, write_results
+from .runtime import Runtime, check_precision, resolve_device
+from .schedule import LearningRateFactor, build_sgd, scaled_lr
+
+log = logging.getLogger(__name__)
+
+LOG_COLUMNS: tuple[str, ...] = (
+    "epoch",
+    "lr",
+    "train_loss",
+    "train_error",
+    "test_error",
+    "seconds",
+    "images_per_second",
+)
+CHECKPOINT_NAME = "checkpoints/last.pt"
+
+#: Config entries that must equal the checkpoint's for ``resume=true`` to continue the same run.
+RESUME_MUST_MATCH: tuple[str, ...] = (
+    "dataset.name",
+    "model",
+    "augmentation",
+    "optim",
+    "seed",
+    "trainer.epochs",
+    "trainer.batch_size",
+)
+
+
+@dataclass
+class EpochStats:
+    """Averages of one training epoch."""
+
+    loss: float
+    error: float
+    seconds: float
+    images: int
+
+    @property
+    def images_per_second(self) -> float:
+        """Training samples (not views) per second."""
+        return self.images / self.seconds if self.seconds > 0 else 0.0
+
+
+def model_options(model_cfg: DictConfig | dict) -> dict[str, Any]:
+    """Constructor overrides of a ``model`` config (everything except ``name``)."""
+    options = OmegaConf.to_container(model_cfg, resolve=True) if isinstance(model_cfg, DictConfig) else dict(model_cfg)
+    options.pop("name", None)
+    return options
+
+
+def dataset_options(dataset_cfg: DictConfig | dict) -> dict[str, Any]:
+    """A ``dataset`` config as a plain dict for ``build_benchmark``."""
+    if isinstance(dataset_cfg, DictConfig):
+        return OmegaConf.to_container(dataset_cfg, resolve=True)  # type: ignore[return-value]
+    return dict(dataset_cfg)
+
+
+def make_runtime(trainer: DictConfig, rank: int = 0, world_size: int = 1, local_rank: int = 0) -> Runtime:
+    """Runtime settings from the ``trainer`` config."""
+    return Runtime(
+        device=resolve_device(trainer.accelerator, local_rank),
+        precision=check_precision(trainer.precision),
+        channels_last=bool(trainer.channels_last),
+        num_workers=int(trainer.num_workers),
+        progress=bool(trainer.progress),
+        rank=rank,
+        world_size=world_size,
+    )
+
+
+def to_device(inputs: Inputs, runtime: Runtime) -> Inputs:
+    """Move a batch's inputs (a tensor or a tuple of views) to the device."""
+    if isinstance(inputs, (tuple, list)):
+        return tuple(runtime.to_input(x) for x in inputs)
+    return runtime.to_input(inputs)
+
+
+def write_train_log(path: Path, history: list[dict[str, Any]]) -> None:
+    """Rewrite ``train_log.csv`` from the history of finished epochs (atomically)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=LOG_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def config_differences(current: dict, saved: dict, keys: tuple[str, ...]) -> list[str]:
+    """Dotted keys among ``keys`` whose values differ between two resolved configs."""
+    differing = []
+    for key in keys:
+        a = OmegaConf.select(OmegaConf.create(current), key)
+        b = OmegaConf.select(OmegaConf.create(saved), key)
+        a = OmegaConf.to_container(a) if OmegaConf.is_config(a) else a
+        b = OmegaConf.to_container(b) if OmegaConf.is_config(b) else b
+        if a != b:
+            differing.append(f"{key} ({b!r} in the checkpoint, {a!r} now)")
+    return differing
+
+
+class Trainer:
+    """Holds everything one training run needs; ``fit`` runs it, ``evaluate`` scores the result."""
+
+    def __init__(self, cfg: DictConfig, run_dir: Path, runtime: Runtime) -> None:
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.runtime = runtime
+        self.resolved = OmegaConf.to_container(cfg, resolve=True)
+        check_suites(list(cfg.eval.suites))
+        self.benchmark = build_benchmark(dataset_options(cfg.dataset))
+        self.benchmark.prepare(required_parts(list(cfg.eval.suites)), bool(cfg.dataset.download))
+        seed_everything(int(cfg.seed))
+        self.model = build_model(cfg.model.name, self.benchmark.num_classes, **model_options(cfg.model))
+        self.model.to(runtime.device)
+        if runtime.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        self.plan = build_training_plan(
+            OmegaConf.to_container(cfg.augmentation, resolve=True), self.benchmark, int(cfg.seed)
+        )
+        self.sampler = DistributedSampler(
+            self.plan.dataset,
+            num_replicas=runtime.world_size,
+            rank=runtime.rank,
+            shuffle=True,
+            seed=int(cfg.seed),
+        )
+        self.loader = DataLoader(
+            self.plan.dataset,
+            batch_size=int(cfg.trainer.batch_size),
+            sampler=self.sampler,
+            num_workers=runtime.num_workers,
+            pin_memory=runtime.device.type == "cuda",
+            drop_last=False,
+        )
+        global_batch = int(cfg.trainer.batch_size) * runtime.world_size
+        lr = scaled_lr(cfg.optim.lr, global_batch, cfg.optim.lr_reference_batch)
+        self.optimizer = build_sgd(
+            self.model, lr, cfg.optim.momentum, cfg.optim.nesterov, cfg.optim.weight_decay
+        )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer,
+            LearningRateFactor(
+                cfg.optim.schedule,
+                lr,
+                int(cfg.trainer.epochs),
+                len(self.loader),
+                min_lr=cfg.optim.min_lr,
+                milestones=list(cfg.optim.milestones),
+                gamma=cfg.optim.gamma,
+                warmup_epochs=cfg.optim.warmup_epochs,
+            ),
+        )
+        self.scaler = torch.amp.GradScaler(runtime.device.type, enabled=runtime.precision == "fp16")
+        self.evaluator = Evaluator(
+            self.benchmark, runtime, int(cfg.trainer.eval_batch_size), cfg.eval.limit
+        )
+        self.epoch = 0
+        self.history: list[dict[str, Any]] = []
+        self.train_seconds = 0.0
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """``<run_dir>/checkpoints/last.pt``."""
+        return self.run_dir / CHECKPOINT_NAME
+
+    def state(self) -> dict[str, Any]:
+        """Everything needed to continue this run exactly."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "epoch": self.epoch,
+            "history": self.history,
+            "train_seconds": self.train_seconds,
+            "rng": rng_state(),
+            "config": self.resolved,
+            "model_name": self.cfg.model.name,
+            "num_classes": self.benchmark.num_classes,
+            "dataset": self.cfg.dataset.name,
+        }
+
+    def resume(self) -> None:
+        """Continue from ``checkpoints/last.pt`` (schedule, optimizer and RNG states included)."""
+        if not self.checkpoint_path.is_file():
+            raise UserError(
+                f"resume=true but {self.checkpoint_path} does not exist; pass hydra.run.dir=<the run directory to continue>"
+            )
+        state = load_checkpoint(self.checkpoint_path)
+        differing = config_differences(self.resolved, state["config"], RESUME_MUST_MATCH)
+        if differing:
+            raise UserError(f"cannot resume {self.run_dir}: the config differs at {differing[0]}")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.epoch = int(state["epoch"])
+        self.history = list(state["history"])
+        self.train_seconds = float(state["train_seconds"])
+        restore_rng_state(state["rng"])
+        log.info("resumed %s after epoch %d of %d", self.run_dir, self.epoch, self.cfg.trainer.epochs)
+
+    def train_epoch(self, objective: Objective) -> EpochStats:
+        """One pass over the training data."""
+        self.model.train()
+        self.sampler.set_epoch(self.epoch)
+        self.plan.dataset.set_epoch(self.epoch)
+        loss_sum = torch.zeros((), dtype=torch.float64, device=self.runtime.device)
+        wrong = torch.zeros((), dtype=torch.int64, device=self.runtime.device)
+        seen = 0
+        start = time.perf_counter()
+        bar = tqdm(
+            self.loader,
+            desc=f"epoch {self.epoch + 1}/{self.cfg.trainer.epochs}",
+            leave=False,
+            disable=not self.runtime.show_progress,
+        )
+        for inputs, targets in bar:
+            inputs = to_device(inputs, self.runtime)
+            targets = targets.to(self.runtime.device, non_blocking=True)
+            with self.runtime.autocast():
+                step = objective(self.model, inputs, targets)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(step.loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.scheduler.step()
+            batch = targets.shape[0]
+            loss_sum += step.loss.detach().double() * batch
+            wrong += (step.logits.detach().argmax(dim=1) != step.targets).sum()
+            seen += batch
+        seconds = time.perf_counter() - start
+        return EpochStats(loss=float(loss_sum) / max(seen, 1), error=100.0 * float(wrong) / max(seen, 1), seconds=seconds, images=seen)
+
+    def fit(self) -> None:
+        """Train the remaining epochs, checkpointing and logging after each."""
+        epochs = int(self.cfg.trainer.epochs)
+        eval_every = int(self.cfg.trainer.eval_every)
+        while self.epoch < epochs:
+            lr = self.optimizer.param_groups[0]["lr"]
+            stats = self.train_epoch(self.plan.objective)
+            self.epoch += 1
+            self.train_seconds += stats.seconds
+            test_error = None
+            if eval_every > 0 and (self.epoch % eval_every == 0 or self.epoch == epochs):
+                test_error = self.evaluator.clean(self.model)["error"]
+            row = {
+                "epoch": self.epoch,
+                "lr": lr,
+                "train_loss": stats.loss,
+                "train_error": stats.error,
+                "test_error": test_error,
+                "seconds": stats.seconds,
+                "images_per_second": stats.images_per_second,
+            }
+            self.history.append(row)
+            log.info(
+                "epoch %d/%d  lr %.4g  loss %.4f  train error %.2f%%  test error %s  %.0f img/s",
+                self.epoch, epochs, lr, stats.loss, stats.error,
+                "-" if test_error is None else f"{test_error:.2f}%", stats.images_per_second,
+            )
+            if self.runtime.is_main:
+                save_checkpoint(self.checkpoint_path, self.state())
+                write_train_log(self.run_dir / "train_log.csv", self.history)
+
+    def images_per_second(self) -> float:
+        """Mean training throughput over all finished epochs."""
+        seconds = sum(row["seconds"] for row in self.history)
+        images = sum(row["images_per_second"] * row["seconds"] for row in self.history)
+        return images / seconds if seconds > 0 else 0.0
+
+
+def run_training(cfg: DictConfig, run_dir: Path, runtime: Runtime) -> dict[str, Any]:
+    """Train (or resume), evaluate the final model and write ``results.json``; returns the results."""
+    run_dir = Path(run_dir)
+    trainer = Trainer(cfg, run_dir, runtime)
+    if bool(cfg.resume):
+        trainer.resume()
+    elif trainer.checkpoint_path.exists():
+        raise UserError(
+            f"{run_dir} already holds a checkpoint; pass resume=true to continue it, or choose another directory"
+        )
+    trainer.fit()
+    start = time.perf_counter()
+    evaluation = trainer.evaluator.run(trainer.model, list(cfg.eval.suites))
+    eval_seconds = time.perf_counter() - start
+    results = assemble_results(
+        trainer.resolved,
+        evaluation,
+        runtime,
+        train_seconds=trainer.train_seconds,
+        eval_seconds=eval_seconds,
+        train_images_per_second=trainer.images_per_second(),
+    )
+    if runtime.is_main:
+        write_results(run_dir / "results.json", results)
+    return results
