@@ -1,0 +1,86 @@
+"""The console scripts as a user runs them: help, composed config, bad input, multirun."""
+
+import json
+from pathlib import Path
+
+from conftest import TINY_RUN, run_cli
+from omegaconf import OmegaConf
+
+
+def test_help_works_from_any_folder(tmp_path: Path) -> None:
+    train = run_cli("augmix-train", "--help", cwd=tmp_path).stdout
+    assert "augmix-train" in train and "model: wrn40_2" in train and "augmentation: augmix" in train
+    evaluation = run_cli("augmix-eval", "--help", cwd=tmp_path).stdout
+    assert "augmix-eval" in evaluation and "checkpoint: ???" in evaluation
+
+
+def test_cfg_job_shows_the_paper_recipe(tmp_path: Path) -> None:
+    out = run_cli("augmix-train", "dataset=cifar10", "model=wrn40_2", "--cfg", "job", cwd=tmp_path).stdout
+    cfg = OmegaConf.create(out)
+    assert cfg.trainer.epochs == 100 and cfg.trainer.batch_size == 128 and cfg.trainer.eval_batch_size == 1000
+    assert (cfg.optim.lr, cfg.optim.momentum, cfg.optim.nesterov, cfg.optim.weight_decay) == (0.1, 0.9, True, 5e-4)
+    assert (cfg.optim.schedule, cfg.optim.min_lr, cfg.optim.warmup_epochs) == ("cosine", 1e-6, 0)
+    aug = cfg.augmentation
+    assert (aug.name, aug.width, aug.depth, aug.severity, aug.alpha) == ("augmix", 3, -1, 3, 1.0)
+    assert (aug.jsd, aug.jsd_lambda, aug.all_ops, aug.fill) == (True, 12.0, False, 0)
+    assert cfg.dataset.name == "cifar10" and cfg.model.depth == 40 and cfg.model.widen_factor == 2
+
+
+def test_overrides_reach_the_composed_config(tmp_path: Path) -> None:
+    out = run_cli("augmix-train", "optim.lr=0.2", "augmentation.jsd=false", "trainer.epochs=7", "--cfg", "job", cwd=tmp_path).stdout
+    cfg = OmegaConf.create(out)
+    assert (cfg.optim.lr, cfg.augmentation.jsd, cfg.trainer.epochs) == (0.2, False, 7)
+
+
+def one_line_error(result, program: str) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"{program}: error: ")
+    return lines[0]
+
+
+def test_unknown_model_is_one_line(tmp_path: Path) -> None:
+    line = one_line_error(run_cli("augmix-train", "model=nosuchnet", cwd=tmp_path, check=False), "augmix-train")
+    assert "'nosuchnet'" in line and "wrn40_2" in line
+
+
+def test_unknown_choice_in_a_sweep_is_one_line(tmp_path: Path) -> None:
+    result = run_cli("augmix-train", "-m", "augmentation=augmix,nosuchaug", cwd=tmp_path, check=False)
+    line = one_line_error(result, "augmix-train")
+    assert "unknown augmentation 'nosuchaug'" in line and "standard" in line
+
+
+def test_missing_data_is_one_line_naming_the_folder(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_cli("augmix-train", f"dataset.root={empty}", *TINY_RUN, cwd=tmp_path, check=False)
+    line = one_line_error(result, "augmix-train")
+    assert str(empty / "cifar-10-batches-py") in line and "dataset.download=true" in line
+
+
+def test_missing_checkpoint_is_one_line(tmp_path: Path) -> None:
+    result = run_cli("augmix-eval", f"checkpoint={tmp_path / 'nope.pt'}", cwd=tmp_path, check=False)
+    assert "does not exist" in one_line_error(result, "augmix-eval")
+
+
+def test_bad_model_option_is_one_line(tmp_path: Path, cifar10_root: Path) -> None:
+    result = run_cli("augmix-train", f"dataset.root={cifar10_root}", *TINY_RUN, "model.depth=11", cwd=tmp_path, check=False)
+    assert "model.depth=11 is invalid" in one_line_error(result, "augmix-train")
+
+
+def test_multirun_writes_one_folder_and_index_line_per_job(tmp_path: Path, cifar10_root: Path) -> None:
+    sweep = tmp_path / "sweep"
+    run_cli(
+        "augmix-train", "-m", "augmentation=standard,augmix", f"dataset.root={cifar10_root}", *TINY_RUN,
+        "eval.suites=[clean]", f"hydra.sweep.dir={sweep}", cwd=tmp_path,
+    )
+    entries = [json.loads(line) for line in (sweep / "runs.jsonl").read_text().splitlines()]
+    assert sorted(e["augmentation"] for e in entries) == ["augmix", "standard"]
+    for entry in entries:
+        run_dir = Path(entry["run_dir"])
+        assert run_dir.parent == sweep
+        results = json.loads((run_dir / "results.json").read_text())
+        assert results["augmentation"] == entry["augmentation"]
+        assert entry["clean_error"] == results["clean"]["error"]
+        assert (run_dir / "checkpoints" / "last.pt").is_file() and (run_dir / "train_log.csv").is_file()
