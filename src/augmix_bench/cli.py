@@ -15,6 +15,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from .config_paths import check_group_choices, config_dir
+from .distributed import is_secondary_launched_rank, secondary_rank_overrides
 from .errors import UserError
 
 log = logging.getLogger("augmix_bench")
@@ -28,7 +29,8 @@ def _reporting_errors(program: str, task: Callable[[DictConfig], Any]) -> Callab
         try:
             return task(cfg)
         except UserError as exc:
-            print(f"{program}: error: {exc}", file=sys.stderr)
+            if not is_secondary_launched_rank():
+                print(f"{program}: error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
 
     return wrapped
@@ -40,6 +42,8 @@ def _run_hydra(program: str, config_name: str, task: Callable[[DictConfig], Any]
     except UserError as exc:
         print(f"{program}: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    if config_name == "train" and is_secondary_launched_rank():
+        sys.argv.extend(secondary_rank_overrides())
     main = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=config_name)
     main(_reporting_errors(program, task))()
 

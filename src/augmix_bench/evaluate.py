@@ -16,6 +16,7 @@ from tqdm import tqdm
 from .data.arrays import ArrayTensorDataset
 from .data.benchmark import Benchmark
 from .data.names import SEVERITIES
+from .distributed import gather_objects, shard_bounds
 from .errors import UserError
 from .metrics import error_rate, mean_corruption_error, rms_calibration_error
 from .runtime import Runtime, eval_mode
@@ -141,15 +142,16 @@ class Evaluator:
         self.limit = limit
 
     def _predict(self, model: torch.nn.Module, dataset: Dataset, description: str) -> Predictions:
-        return predict(
-            model,
-            limit_dataset(dataset, self.limit),
-            self.runtime,
-            self.benchmark.mean,
-            self.benchmark.std,
-            self.batch_size,
-            description,
-        )
+        """Predictions on (at most ``limit`` items of) ``dataset``, sharded across DDP ranks.
+
+        Each rank predicts a contiguous shard; the shards are gathered in rank order, so every
+        image is counted exactly once and the totals equal a single-process evaluation.
+        """
+        dataset = limit_dataset(dataset, self.limit)
+        rank, world = self.runtime.rank, self.runtime.world_size
+        shard = select(dataset, *shard_bounds(len(dataset), rank, world)) if world > 1 else dataset  # type: ignore[arg-type]
+        mine = predict(model, shard, self.runtime, self.benchmark.mean, self.benchmark.std, self.batch_size, description)
+        return Predictions.concatenate(gather_objects(mine)) if world > 1 else mine
 
     def clean(self, model: torch.nn.Module) -> dict:
         """``results.json``'s ``clean`` entry."""

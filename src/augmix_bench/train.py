@@ -16,11 +16,13 @@ from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from .checkpoint import load_checkpoint, restore_rng_state, rng_state, save_checkpoint, seed_everything
 from .data import build_benchmark
+from .distributed import main_first, sum_across_ranks, sync_buffers
 from .errors import UserError
 from .evaluate import Evaluator, check_suites, required_parts
 from .files import atomic_write_text
@@ -98,6 +100,16 @@ def make_runtime(trainer: DictConfig, rank: int = 0, world_size: int = 1, local_
     )
 
 
+def per_rank_batch(global_batch: int, world_size: int, key: str) -> int:
+    """Each rank's share of a global batch; the global batch must split evenly."""
+    if global_batch < world_size or global_batch % world_size != 0:
+        raise UserError(
+            f"{key}={global_batch} does not split evenly across {world_size} ranks; "
+            f"accepted: a multiple of trainer.devices ({world_size})"
+        )
+    return global_batch // world_size
+
+
 def to_device(inputs: Inputs, runtime: Runtime) -> Inputs:
     """Move a batch's inputs (a tensor or a tuple of views) to the device."""
     if isinstance(inputs, (tuple, list)):
@@ -137,12 +149,14 @@ class Trainer:
         self.resolved = OmegaConf.to_container(cfg, resolve=True)
         check_suites(list(cfg.eval.suites))
         self.benchmark = build_benchmark(dataset_options(cfg.dataset))
-        self.benchmark.prepare(required_parts(list(cfg.eval.suites)), bool(cfg.dataset.download))
+        parts = required_parts(list(cfg.eval.suites))
+        main_first(lambda: self.benchmark.prepare(parts, bool(cfg.dataset.download)))
         seed_everything(int(cfg.seed))
         self.model = build_model(cfg.model.name, self.benchmark.num_classes, **model_options(cfg.model))
         self.model.to(runtime.device)
         if runtime.channels_last:
             self.model.to(memory_format=torch.channels_last)
+        self.train_model = self._training_module(self.model)
         self.plan = build_training_plan(
             OmegaConf.to_container(cfg.augmentation, resolve=True), self.benchmark, int(cfg.seed)
         )
@@ -155,14 +169,13 @@ class Trainer:
         )
         self.loader = DataLoader(
             self.plan.dataset,
-            batch_size=int(cfg.trainer.batch_size),
+            batch_size=per_rank_batch(int(cfg.trainer.batch_size), runtime.world_size, "trainer.batch_size"),
             sampler=self.sampler,
             num_workers=runtime.num_workers,
             pin_memory=runtime.device.type == "cuda",
             drop_last=False,
         )
-        global_batch = int(cfg.trainer.batch_size) * runtime.world_size
-        lr = scaled_lr(cfg.optim.lr, global_batch, cfg.optim.lr_reference_batch)
+        lr = scaled_lr(cfg.optim.lr, int(cfg.trainer.batch_size), cfg.optim.lr_reference_batch)
         self.optimizer = build_sgd(
             self.model, lr, cfg.optim.momentum, cfg.optim.nesterov, cfg.optim.weight_decay
         )
@@ -180,12 +193,27 @@ class Trainer:
             ),
         )
         self.scaler = torch.amp.GradScaler(runtime.device.type, enabled=runtime.precision == "fp16")
-        self.evaluator = Evaluator(
-            self.benchmark, runtime, int(cfg.trainer.eval_batch_size), cfg.eval.limit
-        )
+        eval_batch = max(int(cfg.trainer.eval_batch_size) // runtime.world_size, 1)
+        self.evaluator = Evaluator(self.benchmark, runtime, eval_batch, cfg.eval.limit)
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
         self.train_seconds = 0.0
+
+    def _training_module(self, model: torch.nn.Module) -> torch.nn.Module:
+        """The module the training step calls: SyncBN/DDP-wrapped across ranks, compiled if asked.
+
+        ``self.model`` stays the plain module: checkpoints and evaluation use it.
+        """
+        trainer = self.cfg.trainer
+        if self.runtime.world_size > 1:
+            if trainer.sync_batchnorm:
+                model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+                self.model = model
+            device_ids = [self.runtime.device.index] if self.runtime.device.type == "cuda" else None
+            model = DistributedDataParallel(model, device_ids=device_ids)
+        if trainer.compile:
+            model = torch.compile(model)
+        return model
 
     @property
     def checkpoint_path(self) -> Path:
@@ -230,8 +258,8 @@ class Trainer:
         log.info("resumed %s after epoch %d of %d", self.run_dir, self.epoch, self.cfg.trainer.epochs)
 
     def train_epoch(self, objective: Objective) -> EpochStats:
-        """One pass over the training data."""
-        self.model.train()
+        """One pass over this rank's share of the training data; statistics summed over ranks."""
+        self.train_model.train()
         self.sampler.set_epoch(self.epoch)
         self.plan.dataset.set_epoch(self.epoch)
         loss_sum = torch.zeros((), dtype=torch.float64, device=self.runtime.device)
@@ -248,7 +276,7 @@ class Trainer:
             inputs = to_device(inputs, self.runtime)
             targets = targets.to(self.runtime.device, non_blocking=True)
             with self.runtime.autocast():
-                step = objective(self.model, inputs, targets)
+                step = objective(self.train_model, inputs, targets)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(step.loss).backward()
             self.scaler.step(self.optimizer)
@@ -259,7 +287,13 @@ class Trainer:
             wrong += (step.logits.detach().argmax(dim=1) != step.targets).sum()
             seen += batch
         seconds = time.perf_counter() - start
-        return EpochStats(loss=float(loss_sum) / max(seen, 1), error=100.0 * float(wrong) / max(seen, 1), seconds=seconds, images=seen)
+        loss_total, wrong_total, seen_total = sum_across_ranks(
+            [float(loss_sum), float(wrong), float(seen)], self.runtime.device
+        )
+        seen_total = max(int(seen_total), 1)
+        return EpochStats(
+            loss=loss_total / seen_total, error=100.0 * wrong_total / seen_total, seconds=seconds, images=seen_total
+        )
 
     def fit(self) -> None:
         """Train the remaining epochs, checkpointing and logging after each."""
@@ -272,6 +306,7 @@ class Trainer:
             self.train_seconds += stats.seconds
             test_error = None
             if eval_every > 0 and (self.epoch % eval_every == 0 or self.epoch == epochs):
+                sync_buffers(self.model)
                 test_error = self.evaluator.clean(self.model)["error"]
             row = {
                 "epoch": self.epoch,
@@ -310,6 +345,7 @@ def run_training(cfg: DictConfig, run_dir: Path, runtime: Runtime) -> dict[str, 
             f"{run_dir} already holds a checkpoint; pass resume=true to continue it, or choose another directory"
         )
     trainer.fit()
+    sync_buffers(trainer.model)
     start = time.perf_counter()
     evaluation = trainer.evaluator.run(trainer.model, list(cfg.eval.suites))
     eval_seconds = time.perf_counter() - start
