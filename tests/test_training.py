@@ -128,3 +128,18 @@ def test_resume_refuses_a_changed_recipe(cifar10_root: Path, tmp_path: Path) -> 
     assert again.returncode == 2 and "already holds a checkpoint; pass resume=true" in again.stderr
     changed = run_cli("augmix-train", *common, "resume=true", "optim.lr=0.5", cwd=tmp_path, check=False)
     assert changed.returncode == 2 and "the config differs at optim" in changed.stderr
+
+
+def test_reduced_precision_channels_last_and_compile_train(cifar10_root: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    run_cli(
+        "augmix-train", f"dataset.root={cifar10_root}", *TINY_RUN, "eval.suites=[clean]", f"hydra.run.dir={run_dir}",
+        "trainer.precision=bf16", "trainer.channels_last=true", "trainer.compile=true", "trainer.compile_backend=aot_eager",
+        cwd=tmp_path,
+    )
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["config"]["trainer"]["precision"] == "bf16" and results["clean"]["n"] == 100
+    state = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=False)
+    assert all(not key.startswith("_orig_mod") for key in state["model"])  # the plain module is saved
+    bad = run_cli("augmix-train", f"dataset.root={cifar10_root}", *TINY_RUN, "trainer.precision=fp8", cwd=tmp_path, check=False)
+    assert bad.returncode == 2 and "trainer.precision='fp8' is invalid; choose from: fp32, bf16, fp16" in bad.stderr

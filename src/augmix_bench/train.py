@@ -212,7 +212,7 @@ class Trainer:
             device_ids = [self.runtime.device.index] if self.runtime.device.type == "cuda" else None
             model = DistributedDataParallel(model, device_ids=device_ids)
         if trainer.compile:
-            model = torch.compile(model)
+            model = torch.compile(model, backend=trainer.compile_backend)
         return model
 
     @property
