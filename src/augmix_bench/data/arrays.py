@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
+
+from ..errors import UserError
+
+
+@lru_cache(maxsize=64)
+def load_npy(path: str) -> np.ndarray:
+    """The ``.npy`` array at ``path``, memory-mapped (only the rows used are read); ``UserError`` if
+    it is missing or unreadable."""
+    try:
+        return np.load(path, mmap_mode="r")
+    except FileNotFoundError:
+        raise UserError(f"missing file {path}") from None
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path} is not a readable .npy array ({exc})") from None
 
 
 class ArrayImageDataset(Dataset):

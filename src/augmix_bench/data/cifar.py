@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -11,13 +12,31 @@ from torch.utils.data import Dataset
 
 from ..augment.spatial import RandomCropFlip
 from ..augment.views import SpatialTransform
+from ..errors import UserError
 from .arrays import ArrayImageDataset, ArrayTensorDataset
-from .benchmark import Benchmark
+from .benchmark import Benchmark, PerturbedSequences
 from .cifar_files import CIFAR_LAYOUTS, cifar_folder, cifar_present, read_cifar
 from .corrupted_arrays import read_corruption
+from .download import install_archive
+from .names import CIFAR_PERTURBATIONS
+from .perturbed_arrays import perturbed_frames
+from .sources import CIFAR_CLEAN, CIFAR_CORRUPTED, CIFAR_PERTURBED, Archive
 
 #: Folder names of the corruption benchmarks under ``dataset.root``.
-CORRUPTED_FOLDERS: dict[str, str] = {"cifar10": "CIFAR-10-C", "cifar100": "CIFAR-100-C"}
+CORRUPTED_FOLDERS: dict[str, str] = {variant: a.folders[0] for variant, a in CIFAR_CORRUPTED.items()}
+
+#: Folder names of the perturbation benchmarks under ``dataset.root`` (CIFAR-10-P only).
+PERTURBED_FOLDERS: dict[str, str] = {variant: a.folders[0] for variant, a in CIFAR_PERTURBED.items()}
+
+
+def mirrored(archive: Archive, url: str | None, md5: str | None) -> Archive:
+    """``archive`` fetched from ``url`` (a mirror) and/or checked against ``md5`` where given."""
+    return dataclasses.replace(archive, url=url or archive.url, md5=md5 or archive.md5)
+
+
+def _listing(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:3])
+    return shown + (" ..." if len(names) > 3 else "")
 
 
 class CifarBenchmark(Benchmark):
@@ -29,6 +48,9 @@ class CifarBenchmark(Benchmark):
         variant: ``cifar10`` or ``cifar100``.
         name: the dataset's name in configs and results (defaults to ``variant``).
         mean, std: normalization; crop_padding: the training crop's zero padding.
+        url, md5: source of the clean archive (default: torchvision's).
+        corruptions_url, corruptions_md5, perturbations_url, perturbations_md5: sources of the -C and
+            -P archives (default: the Zenodo releases of ``sources.py``), for mirrors.
     """
 
     image_size = 32
@@ -41,7 +63,15 @@ class CifarBenchmark(Benchmark):
         mean: Sequence[float] = (0.5, 0.5, 0.5),
         std: Sequence[float] = (0.5, 0.5, 0.5),
         crop_padding: int = 4,
+        url: str | None = None,
+        md5: str | None = None,
+        corruptions_url: str | None = None,
+        corruptions_md5: str | None = None,
+        perturbations_url: str | None = None,
+        perturbations_md5: str | None = None,
     ) -> None:
+        if variant not in CIFAR_LAYOUTS:
+            raise UserError(f"unknown CIFAR variant {variant!r}; choose from: {', '.join(CIFAR_LAYOUTS)}")
         self.root = Path(root).expanduser()
         self.variant = variant
         self.name = name or variant
@@ -49,11 +79,22 @@ class CifarBenchmark(Benchmark):
         self.mean = tuple(mean)
         self.std = tuple(std)
         self.crop_padding = crop_padding
+        self.sources = {
+            "clean": mirrored(CIFAR_CLEAN[variant], url, md5),
+            "corruptions": mirrored(CIFAR_CORRUPTED[variant], corruptions_url, corruptions_md5),
+        }
+        if variant in CIFAR_PERTURBED:
+            self.sources["perturbations"] = mirrored(CIFAR_PERTURBED[variant], perturbations_url, perturbations_md5)
 
     @property
     def corrupted_folder(self) -> Path:
         """Folder of the -C arrays."""
         return self.root / CORRUPTED_FOLDERS[self.variant]
+
+    @property
+    def perturbed_folder(self) -> Path:
+        """Folder of the -P arrays (CIFAR-10-P)."""
+        return self.root / PERTURBED_FOLDERS[self.variant]
 
     @cached_property
     def _train(self) -> tuple[np.ndarray, np.ndarray]:
@@ -82,20 +123,47 @@ class CifarBenchmark(Benchmark):
     def corrupted_set(self, corruption: str, severity: int) -> Dataset:
         """One severity block of ``<root>/CIFAR-10-C/<corruption>.npy``."""
         return ArrayTensorDataset(
-            *read_corruption(self.corrupted_folder, corruption, severity, self.num_classes)
+            *read_corruption(self.corrupted_folder, corruption, severity, self.num_classes, self.image_size)
         )
 
+    def perturbation_names(self) -> tuple[str, ...]:
+        """The 10 CIFAR-10-P perturbations (CIFAR-100 has no -P set)."""
+        return CIFAR_PERTURBATIONS if "perturbations" in self.sources else ()
+
+    def perturbed_set(self, perturbation: str) -> PerturbedSequences:
+        """The frames of ``<root>/CIFAR-10-P/<perturbation>.npy``."""
+        if perturbation not in self.perturbation_names():
+            return super().perturbed_set(perturbation)
+        return perturbed_frames(self.perturbed_folder, perturbation, self.image_size)
+
     def missing(self, part: str) -> str | None:
-        """What of ``part`` is not on disk (clean: the pickles; corruptions: the -C arrays)."""
+        """What of ``part`` is not on disk (clean: the pickles; -C / -P: the arrays)."""
         if part == "clean":
             if cifar_present(self.root, self.variant):
                 return None
             return f"{self.name} not found in {cifar_folder(self.root, self.variant)}"
         if part == "corruptions":
-            folder = self.corrupted_folder
-            needed = ["labels"] + list(self.corruption_names())
-            absent = [n for n in needed if not (folder / f"{n}.npy").is_file()]
-            if not absent:
-                return None
-            return f"{folder.name} incomplete in {folder} (missing {', '.join(a + '.npy' for a in absent[:3])}{' ...' if len(absent) > 3 else ''})"
-        return f"{self.name} has no {part} benchmark in this version"
+            return self._missing_arrays(self.corrupted_folder, ["labels", *self.corruption_names()])
+        if part == "perturbations":
+            if not self.perturbation_names():
+                return f"{self.name} has no perturbation benchmark (-P)"
+            return self._missing_arrays(self.perturbed_folder, list(self.perturbation_names()))
+        return f"{self.name} has no {part} part"
+
+    @staticmethod
+    def _missing_arrays(folder: Path, names: list[str]) -> str | None:
+        absent = [f"{n}.npy" for n in names if not (folder / f"{n}.npy").is_file()]
+        if not absent:
+            return None
+        return f"{folder.name} incomplete in {folder} (missing {_listing(absent)})"
+
+    def can_download(self, part: str) -> bool:
+        """Every part with a source: clean, -C, and -P for CIFAR-10."""
+        return part in self.sources
+
+    def download(self, part: str, progress: bool = True) -> None:
+        """Fetch, verify and unpack the archive of ``part`` into ``root``."""
+        if not self.can_download(part):
+            super().download(part, progress)
+            return
+        install_archive(self.sources[part], self.root, self.downloads_folder(), progress)

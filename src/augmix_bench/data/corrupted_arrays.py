@@ -7,29 +7,19 @@ block size ``n`` is read from the files. Arrays are memory-mapped, so only the i
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import UserError
+from .arrays import load_npy
 from .names import SEVERITIES
-
-
-@lru_cache(maxsize=64)
-def _load(path: str) -> np.ndarray:
-    try:
-        return np.load(path, mmap_mode="r")
-    except FileNotFoundError:
-        raise UserError(f"missing file {path}") from None
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path} is not a readable .npy array ({exc})") from None
 
 
 def read_labels(folder: Path, num_classes: int) -> np.ndarray:
     """``labels.npy`` of a -C folder, validated (1-D, integer, in range, length a multiple of 5)."""
     path = Path(folder) / "labels.npy"
-    labels = _load(str(path))
+    labels = load_npy(str(path))
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise UserError(f"{path}: expected a 1-D integer array, found {labels.dtype} {labels.shape}")
     if len(labels) == 0 or len(labels) % len(SEVERITIES) != 0:
@@ -42,16 +32,25 @@ def read_labels(folder: Path, num_classes: int) -> np.ndarray:
 
 
 def read_corruption(
-    folder: Path, corruption: str, severity: int, num_classes: int
+    folder: Path, corruption: str, severity: int, num_classes: int, image_size: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Images (n, H, W, 3) uint8 (memory-mapped) and labels (n,) of one corruption and severity."""
+    """Images (n, H, W, 3) uint8 (memory-mapped) and labels (n,) of one corruption and severity.
+
+    With ``image_size`` the images must be ``image_size`` x ``image_size``.
+    """
     if severity not in SEVERITIES:
         raise UserError(f"severity {severity} is invalid; accepted: 1-5")
     labels = read_labels(folder, num_classes)
     path = Path(folder) / f"{corruption}.npy"
-    images = _load(str(path))
-    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
-        raise UserError(f"{path}: expected uint8 images of shape (N, H, W, 3), found {images.dtype} {images.shape}")
+    images = load_npy(str(path))
+    side = "H, W" if image_size is None else f"{image_size}, {image_size}"
+    if (
+        images.dtype != np.uint8
+        or images.ndim != 4
+        or images.shape[-1] != 3
+        or (image_size is not None and images.shape[1:3] != (image_size, image_size))
+    ):
+        raise UserError(f"{path}: expected uint8 images of shape (N, {side}, 3), found {images.dtype} {images.shape}")
     if images.shape[0] != len(labels):
         raise UserError(
             f"{path}: expected {len(labels)} images (one per entry of labels.npy), found {images.shape[0]}"

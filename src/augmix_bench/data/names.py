@@ -24,3 +24,28 @@ EXTRA_CORRUPTIONS: tuple[str, ...] = ("speckle_noise", "gaussian_blur", "spatter
 
 #: Number of severities of every corruption.
 SEVERITIES: tuple[int, ...] = (1, 2, 3, 4, 5)
+
+#: The 10 perturbations of CIFAR-10-P whose mean flip probability (mFP) is reported, in the order of
+#: the reference CIFAR-P evaluation script.
+CIFAR_PERTURBATIONS: tuple[str, ...] = (
+    "gaussian_noise",
+    "shot_noise",
+    "motion_blur",
+    "zoom_blur",
+    "spatter",
+    "brightness",
+    "translate",
+    "rotate",
+    "tilt",
+    "scale",
+)
+
+#: The 10 test perturbations of ImageNet-P (mFR, mT5D): as CIFAR-10-P but with snow in place of
+#: spatter, which ImageNet-P holds out for validation (Hendrycks & Dietterich, 2019).
+IMAGENET_PERTURBATIONS: tuple[str, ...] = tuple(
+    "snow" if name == "spatter" else name for name in CIFAR_PERTURBATIONS
+)
+
+#: Noise perturbations: their frames are independent draws, so every frame is compared with the first
+#: (the other perturbations are compared frame to frame).
+NOISE_PERTURBATIONS: tuple[str, ...] = ("gaussian_noise", "shot_noise")

@@ -9,10 +9,12 @@ from ..errors import UserError
 from ..options import accepted_arguments, check_options
 from .benchmark import Benchmark
 from .cifar import CifarBenchmark
+from .imagenet import ImageNetBenchmark
 from .synthetic import SyntheticCifarBenchmark
 
 FAMILIES: dict[str, type[Benchmark]] = {
     "cifar": CifarBenchmark,
+    "imagenet": ImageNetBenchmark,
     "synthetic": SyntheticCifarBenchmark,
 }
 

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from ..files import atomic_directory
+from .benchmark import Benchmark
 from .cifar import CORRUPTED_FOLDERS, CifarBenchmark
 from .cifar_files import cifar_folder
 from .names import CORRUPTIONS, SEVERITIES
@@ -125,7 +126,15 @@ class SyntheticCifarBenchmark(CifarBenchmark):
         self.test_size = int(test_size)
         self.seed = int(seed)
 
-    def download(self, part: str) -> None:
+    def perturbation_names(self) -> tuple[str, ...]:
+        """None: the demo has no -P set."""
+        return ()
+
+    def can_download(self, part: str) -> bool:
+        """The clean and -C parts are generated."""
+        return part in ("clean", "corruptions")
+
+    def download(self, part: str, progress: bool = True) -> None:
         """Generate the clean pickles or the stand-in -C arrays (deterministic for ``seed``)."""
         if part == "clean":
             with atomic_directory(cifar_folder(self.root, self.variant)) as tmp:
@@ -146,4 +155,4 @@ class SyntheticCifarBenchmark(CifarBenchmark):
                     blocks = [corrupt_stand_in(test_x, corruption, s, rng) for s in SEVERITIES]
                     np.save(tmp / f"{corruption}.npy", np.concatenate(blocks))
             return
-        super().download(part)
+        Benchmark.download(self, part, progress)
