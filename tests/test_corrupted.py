@@ -69,7 +69,8 @@ def test_labels_count_not_five_blocks(root: Path) -> None:
     with pytest.raises(UserError) as info:
         CifarBenchmark(root).corrupted_set("fog", 1)
     assert str(info.value) == (
-        f"{root / 'CIFAR-10-C' / 'labels.npy'}: expected 5 blocks of labels (a positive multiple of 5), found 34"
+        f"{root / 'CIFAR-10-C' / 'labels.npy'}: "
+        "expected 5 blocks of labels (a positive multiple of 5), found 34"
     )
 
 
@@ -82,7 +83,10 @@ def test_labels_out_of_range(root: Path) -> None:
 def test_missing_corruption_file(root: Path) -> None:
     (root / "CIFAR-10-C" / "fog.npy").unlink()
     benchmark = CifarBenchmark(root)
-    assert benchmark.missing("corruptions") == f"CIFAR-10-C incomplete in {root / 'CIFAR-10-C'} (missing fog.npy)"
+    assert (
+        benchmark.missing("corruptions")
+        == f"CIFAR-10-C incomplete in {root / 'CIFAR-10-C'} (missing fog.npy)"
+    )
     with pytest.raises(UserError) as info:
         benchmark.prepare(["clean", "corruptions"], download=False)
     assert str(info.value) == (
@@ -109,10 +113,16 @@ def test_missing_corruption_file_through_the_cli(cifar10_root: Path, tmp_path: P
     shutil.copytree(cifar10_root, root)
     (root / "CIFAR-10-C" / "contrast.npy").unlink()
     result = run_cli(
-        "augmix-train", f"dataset.root={root}", f"hydra.run.dir={tmp_path / 'run'}", *TINY_RUN, cwd=tmp_path, check=False
+        "augmix-train",
+        f"dataset.root={root}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        *TINY_RUN,
+        cwd=tmp_path,
+        check=False,
     )
     assert result.returncode == 2
     assert result.stderr == (
         f"augmix-train: error: CIFAR-10-C incomplete in {root / 'CIFAR-10-C'} (missing contrast.npy); "
-        "run with dataset.download=true, or point dataset.root (env AUGMIX_DATA) at the folder that holds it\n"
+        "run with dataset.download=true, or point dataset.root (env AUGMIX_DATA) "
+        "at the folder that holds it\n"
     )

@@ -64,7 +64,9 @@ def test_good_archives_unpack(server: ArchiveServer, archives: dict, tmp_path: P
     assert [r[1] for r in server.state.requests] == [None, None]
 
 
-def test_wrong_md5_is_refused_and_leaves_no_dataset(server: ArchiveServer, archives: dict, tmp_path: Path) -> None:
+def test_wrong_md5_is_refused_and_leaves_no_dataset(
+    server: ArchiveServer, archives: dict, tmp_path: Path
+) -> None:
     root = tmp_path / "data"
     url = server.add("CIFAR-10-C.tar", archives["corrupted"])
     benchmark = CifarBenchmark(root, corruptions_url=url, corruptions_md5="0" * 32)
@@ -79,7 +81,9 @@ def test_wrong_md5_is_refused_and_leaves_no_dataset(server: ArchiveServer, archi
     assert leftovers(root) == []
 
 
-def test_interrupted_download_resumes_with_range(server: ArchiveServer, archives: dict, tmp_path: Path) -> None:
+def test_interrupted_download_resumes_with_range(
+    server: ArchiveServer, archives: dict, tmp_path: Path
+) -> None:
     data = archives["corrupted"]
     url = server.add("CIFAR-10-C.tar", data)
     server.state.drops, server.state.drop_after = 1, 300_000
@@ -100,7 +104,11 @@ def test_download_left_unfinished_resumes_on_the_next_run(server: ArchiveServer,
     part = target.with_name("blob.bin.part")
     assert part.read_bytes() == data[:140_000] and not target.exists()
     fetch(url, target, progress=False, retries=0)
-    assert server.state.requests == [("blob.bin", None), ("blob.bin", "bytes=70000-"), ("blob.bin", "bytes=140000-")]
+    assert server.state.requests == [
+        ("blob.bin", None),
+        ("blob.bin", "bytes=70000-"),
+        ("blob.bin", "bytes=140000-"),
+    ]
     assert target.read_bytes() == data and not part.exists()
 
 
@@ -170,7 +178,9 @@ def test_unsafe_members_are_refused(
 def test_archive_without_the_expected_folder_is_refused(server: ArchiveServer, tmp_path: Path) -> None:
     data = tar_with([tarfile.TarInfo("something-else/fog.npy")])
     archive = Archive(server.add("other.tar", data), md5(data), ("CIFAR-10-C",))
-    with pytest.raises(UserError, match="expected the folder.s. CIFAR-10-C in the archive, found something-else"):
+    with pytest.raises(
+        UserError, match="expected the folder.s. CIFAR-10-C in the archive, found something-else"
+    ):
         install_archive(archive, tmp_path, tmp_path / "downloads", progress=False)
     assert not (tmp_path / "CIFAR-10-C").exists()
 
@@ -203,8 +213,14 @@ def test_augmix_download_cli(server: ArchiveServer, archives: dict, tmp_path: Pa
     assert len(server.state.requests) == 2
 
     bad = run_cli(
-        "augmix-download", *args[:2], f"dataset.root={tmp_path / 'other'}", *args[3:5], "dataset.md5=" + "f" * 32,
-        "progress=false", cwd=tmp_path, check=False,
+        "augmix-download",
+        *args[:2],
+        f"dataset.root={tmp_path / 'other'}",
+        *args[3:5],
+        "dataset.md5=" + "f" * 32,
+        "progress=false",
+        cwd=tmp_path,
+        check=False,
     )
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1

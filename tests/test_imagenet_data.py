@@ -31,7 +31,9 @@ def write_jpeg(path: Path, rng: np.random.Generator, size: tuple[int, int]) -> N
     Image.fromarray(rng.integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8)).save(path, quality=95)
 
 
-def write_tree(folder: Path, classes: tuple[str, ...], per_class: int, rng: np.random.Generator, size=(48, 40)) -> None:
+def write_tree(
+    folder: Path, classes: tuple[str, ...], per_class: int, rng: np.random.Generator, size=(48, 40)
+) -> None:
     for wnid in classes:
         for i in range(per_class):
             write_jpeg(folder / wnid / f"{wnid}_{i}.JPEG", rng, size)
@@ -105,7 +107,9 @@ def test_unknown_class_folder_is_refused(root: Path) -> None:
 def test_missing_parts_say_how_to_obtain_them(tmp_path: Path) -> None:
     benchmark = small(tmp_path)
     clean = benchmark.missing("clean")
-    assert clean is not None and clean.startswith(f"imagenet not found: {tmp_path / 'imagenet' / 'val'} does not exist")
+    assert clean is not None and clean.startswith(
+        f"imagenet not found: {tmp_path / 'imagenet' / 'val'} does not exist"
+    )
     assert "cannot be downloaded automatically (licence)" in clean and "https://image-net.org" in clean
     with pytest.raises(UserError) as info:
         benchmark.prepare(["clean"], download=True)
@@ -113,19 +117,26 @@ def test_missing_parts_say_how_to_obtain_them(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="cannot download 'clean'.*licence"):
         benchmark.download("clean")
     assert benchmark.missing("corruptions") == (
-        f"ImageNet-C incomplete in {tmp_path / 'ImageNet-C'} (missing gaussian_noise/1, gaussian_noise/2, gaussian_noise/3 ...)"
+        f"ImageNet-C incomplete in {tmp_path / 'ImageNet-C'} "
+        "(missing gaussian_noise/1, gaussian_noise/2, gaussian_noise/3 ...)"
     )
     perturbed = benchmark.missing("perturbations")
-    assert perturbed is not None and "https://zenodo.org/record/3565846" in perturbed and "\n" not in perturbed
+    assert (
+        perturbed is not None and "https://zenodo.org/record/3565846" in perturbed and "\n" not in perturbed
+    )
     assert not benchmark.can_download("perturbations") and benchmark.can_download("corruptions")
 
 
 def test_mirror_options(tmp_path: Path) -> None:
-    benchmark = small(tmp_path, corruptions_url="http://mirror.example/c/", corruptions_md5={"noise": "ab" * 16})
+    benchmark = small(
+        tmp_path, corruptions_url="http://mirror.example/c/", corruptions_md5={"noise": "ab" * 16}
+    )
     noise = benchmark.corruption_archives["noise"]
     assert noise.url == "http://mirror.example/c/noise.tar" and noise.md5 == "ab" * 16
     assert benchmark.corruption_archives["blur"].md5 == IMAGENET_CORRUPTED["blur"].md5
-    with pytest.raises(UserError, match="dataset.corruptions_md5 has no archive 'extra'; accepted: noise, blur"):
+    with pytest.raises(
+        UserError, match="dataset.corruptions_md5 has no archive 'extra'; accepted: noise, blur"
+    ):
         small(tmp_path, corruptions_md5={"extra": "0" * 32})
 
 
@@ -143,7 +154,9 @@ def test_imagenet_c_download_and_mce(root: Path, server: ArchiveServer, tmp_path
         source = tmp_path / "source" / key
         for corruption in archive.folders:
             for severity in range(1, 6):
-                write_tree(source / corruption / str(severity), CLASSES[: 1 + severity % 3], 1, rng, size=(32, 32))
+                write_tree(
+                    source / corruption / str(severity), CLASSES[: 1 + severity % 3], 1, rng, size=(32, 32)
+                )
         data = tar_folder(source, ".")
         server.add(f"mirror/{archive.filename}", data)
         digests[key] = md5(data)
@@ -160,12 +173,22 @@ def test_imagenet_c_download_and_mce(root: Path, server: ArchiveServer, tmp_path
     corruptions = results["corruptions"]
     fractions = {c: [e / 100 for e in v["errors"]] for c, v in corruptions["per_corruption"].items()}
     assert corruptions["mce"] == pytest.approx(mce(fractions))
-    assert corruptions["relative_mce"] == pytest.approx(relative_mce(fractions, results["clean"]["error"] / 100))
+    assert corruptions["relative_mce"] == pytest.approx(
+        relative_mce(fractions, results["clean"]["error"] / 100)
+    )
     for corruption, entry in corruptions["per_corruption"].items():
-        assert entry["ce"] == pytest.approx(100 * sum(fractions[corruption]) / (5 * alexnet.CORRUPTION_ERRORS[corruption]))
-    assert corruptions["mean_error"] == pytest.approx(np.mean([np.mean(v["errors"]) for v in corruptions["per_corruption"].values()]))
+        assert entry["ce"] == pytest.approx(
+            100 * sum(fractions[corruption]) / (5 * alexnet.CORRUPTION_ERRORS[corruption])
+        )
+    assert corruptions["mean_error"] == pytest.approx(
+        np.mean([np.mean(v["errors"]) for v in corruptions["per_corruption"].values()])
+    )
     # every severity folder holds 1 + severity % 3 images: the errors are multiples of those fractions
-    assert all(math.isclose(e * (1 + s % 3) / 100, round(e * (1 + s % 3) / 100)) for v in corruptions["per_corruption"].values() for s, e in enumerate(v["errors"], 1))
+    assert all(
+        math.isclose(e * (1 + s % 3) / 100, round(e * (1 + s % 3) / 100))
+        for v in corruptions["per_corruption"].values()
+        for s, e in enumerate(v["errors"], 1)
+    )
 
 
 def write_video(path: Path, frames: list[np.ndarray]) -> None:
@@ -193,7 +216,10 @@ def test_imagenet_p_sequences(root: Path) -> None:
     assert [perturbed.frames[i][1] for i in range(0, 10, 5)] == [1, 2]
     write_video(folder / CLASSES[2] / "z_short.mp4", [rng.integers(0, 256, (36, 36, 3), dtype=np.uint8)] * 3)
     frames = small(root).perturbed_set("rotate").frames
-    with pytest.raises(UserError, match=r"z_short\.mp4: expected 5 frames \(as the first video of its perturbation\), found 3"):
+    with pytest.raises(
+        UserError,
+        match=r"z_short\.mp4: expected 5 frames \(as the first video of its perturbation\), found 3",
+    ):
         frames[12]
     with pytest.raises(UserError, match="unknown perturbation 'spatter'; choose from: gaussian_noise"):
         small(root).perturbed_set("spatter")

@@ -22,7 +22,9 @@ from augmix_bench.metrics import (
 )
 
 
-def reference_rms(confidence: np.ndarray, correct: np.ndarray, beta: int = 100, skip_last: bool = False) -> float:
+def reference_rms(
+    confidence: np.ndarray, correct: np.ndarray, beta: int = 100, skip_last: bool = False
+) -> float:
     """Hendrycks' calib_err(p='2'), written out: sort, beta-sized bins, last bin extended to N.
 
     The reference loop runs over all bins but the last (``skip_last``); with fewer than beta samples
@@ -46,14 +48,18 @@ def test_rms_equals_reference_algorithm(size: int, quirk: bool) -> None:
     confidence = rng.uniform(0.1, 1.0, size)
     correct = rng.uniform(size=size) < confidence**2
     expected = reference_rms(confidence, correct, skip_last=quirk)
-    assert rms_calibration_error(confidence, correct, reference_quirk=quirk) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert rms_calibration_error(confidence, correct, reference_quirk=quirk) == pytest.approx(
+        expected, rel=1e-12, abs=1e-15
+    )
 
 
 def test_rms_hand_computed() -> None:
     confidence = np.array([0.9, 0.6, 0.8, 0.7])
     correct = np.array([True, False, False, True])
     # sorted: conf (0.6, 0.7 | 0.8, 0.9), correct (0, 1 | 0, 1): gaps 0.15 and 0.35
-    assert rms_calibration_error(confidence, correct, bin_size=2) == pytest.approx(math.sqrt(0.5 * 0.15**2 + 0.5 * 0.35**2))
+    assert rms_calibration_error(confidence, correct, bin_size=2) == pytest.approx(
+        math.sqrt(0.5 * 0.15**2 + 0.5 * 0.35**2)
+    )
     assert rms_calibration_error(confidence, correct, bin_size=2, reference_quirk=True) == pytest.approx(
         math.sqrt(0.5 * 0.15**2)
     )
@@ -122,7 +128,9 @@ def test_flip_probability_hand_computed() -> None:
 @pytest.mark.parametrize("noise", [False, True])
 def test_flip_probability_equals_reference_loop(noise: bool) -> None:
     predictions = np.random.default_rng(3).integers(0, 4, size=(23, 31))
-    assert flip_probability(predictions, noise) == pytest.approx(reference_flip_probability(predictions, noise))
+    assert flip_probability(predictions, noise) == pytest.approx(
+        reference_flip_probability(predictions, noise)
+    )
 
 
 def test_flip_probability_needs_two_frames() -> None:

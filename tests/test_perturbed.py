@@ -20,7 +20,9 @@ from augmix_bench.metrics import flip_probability, top5_distance
 from augmix_bench.runtime import Runtime
 
 
-def write_cifar_p(folder: Path, test_x: np.ndarray, count: int, frames: dict[str, int], seed: int = 0) -> None:
+def write_cifar_p(
+    folder: Path, test_x: np.ndarray, count: int, frames: dict[str, int], seed: int = 0
+) -> None:
     """A -P folder: each sequence starts at a test image and brightens by a random step per frame."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -49,7 +51,12 @@ def test_frames_are_flattened_sequence_by_sequence(root: Path) -> None:
 
 @pytest.mark.parametrize(
     ("shape", "dtype"),
-    [((6, 1, 32, 32, 3), np.uint8), ((6, 4, 32, 32), np.uint8), ((6, 4, 28, 28, 3), np.uint8), ((6, 4, 32, 32, 3), np.int16)],
+    [
+        ((6, 1, 32, 32, 3), np.uint8),
+        ((6, 4, 32, 32), np.uint8),
+        ((6, 4, 28, 28, 3), np.uint8),
+        ((6, 4, 32, 32, 3), np.int16),
+    ],
 )
 def test_wrong_sequence_shape(root: Path, shape: tuple[int, ...], dtype: type) -> None:
     path = root / "CIFAR-10-P" / "rotate.npy"
@@ -63,7 +70,10 @@ def test_wrong_sequence_shape(root: Path, shape: tuple[int, ...], dtype: type) -
 
 def test_missing_perturbation_file(root: Path) -> None:
     (root / "CIFAR-10-P" / "tilt.npy").unlink()
-    assert CifarBenchmark(root).missing("perturbations") == f"CIFAR-10-P incomplete in {root / 'CIFAR-10-P'} (missing tilt.npy)"
+    assert (
+        CifarBenchmark(root).missing("perturbations")
+        == f"CIFAR-10-P incomplete in {root / 'CIFAR-10-P'} (missing tilt.npy)"
+    )
     with pytest.raises(UserError, match=f"^missing file {root / 'CIFAR-10-P' / 'tilt.npy'}$"):
         CifarBenchmark(root).perturbed_set("tilt")
 
@@ -114,7 +124,9 @@ def test_evaluator_perturbation_suite(root: Path) -> None:
     limited = Evaluator(benchmark, Runtime(device=torch.device("cpu"), progress=False), batch_size=5, limit=2)
     entry = limited.perturbation(BrightnessClassifier(), "rotate")
     top5 = expected_top5(np.load(root / "CIFAR-10-P" / "rotate.npy")[:2])
-    assert entry["sequences"] == 2 and entry["flip_probability"] == pytest.approx(100 * flip_probability(top5[..., 0]))
+    assert entry["sequences"] == 2 and entry["flip_probability"] == pytest.approx(
+        100 * flip_probability(top5[..., 0])
+    )
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +134,12 @@ def checkpoint(cifar10_root: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     """A one-epoch tiny WRN trained on the fixture CIFAR-10."""
     run_dir = tmp_path_factory.mktemp("run")
     run_cli(
-        "augmix-train", f"dataset.root={cifar10_root}", f"hydra.run.dir={run_dir}", *TINY_RUN,
-        "eval.suites=[clean]", cwd=run_dir,
+        "augmix-train",
+        f"dataset.root={cifar10_root}",
+        f"hydra.run.dir={run_dir}",
+        *TINY_RUN,
+        "eval.suites=[clean]",
+        cwd=run_dir,
     )
     return run_dir / "checkpoints" / "last.pt"
 
@@ -153,9 +169,16 @@ def test_augmix_eval_fills_corruptions_and_perturbations(
     root = eval_root(cifar10_root, tmp_path)
     output = tmp_path / "results.json"
     run_cli(
-        "augmix-eval", f"checkpoint={checkpoint}", f"dataset.root={root}", "dataset.download=true",
-        f"+dataset.perturbations_url={server.add('CIFAR-10-P.tar', archive)}", f"+dataset.perturbations_md5={md5(archive)}",
-        "eval.suites=[clean,corruptions,perturbations]", "trainer.progress=false", f"output={output}", cwd=tmp_path,
+        "augmix-eval",
+        f"checkpoint={checkpoint}",
+        f"dataset.root={root}",
+        "dataset.download=true",
+        f"+dataset.perturbations_url={server.add('CIFAR-10-P.tar', archive)}",
+        f"+dataset.perturbations_md5={md5(archive)}",
+        "eval.suites=[clean,corruptions,perturbations]",
+        "trainer.progress=false",
+        f"output={output}",
+        cwd=tmp_path,
     )
     results = json.loads(output.read_text())
     corruptions = results["corruptions"]
@@ -184,8 +207,14 @@ def test_augmix_eval_reports_a_corrupt_sequence_file_in_one_line(
     write_cifar_p(root / "CIFAR-10-P", np.zeros((2, 32, 32, 3), dtype=np.uint8), count=2, frames={})
     np.save(root / "CIFAR-10-P" / "rotate.npy", np.zeros((2, 4, 32, 32), dtype=np.uint8))
     result = run_cli(
-        "augmix-eval", f"checkpoint={checkpoint}", f"dataset.root={root}", "eval.suites=[perturbations]",
-        "trainer.progress=false", f"output={tmp_path / 'out.json'}", cwd=tmp_path, check=False,
+        "augmix-eval",
+        f"checkpoint={checkpoint}",
+        f"dataset.root={root}",
+        "eval.suites=[perturbations]",
+        "trainer.progress=false",
+        f"output={tmp_path / 'out.json'}",
+        cwd=tmp_path,
+        check=False,
     )
     assert result.returncode == 2
     assert result.stderr == (

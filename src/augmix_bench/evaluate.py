@@ -204,7 +204,9 @@ class Evaluator:
         return {
             "mean_error": mean_corruption_error({c: v["errors"] for c, v in per_corruption.items()}),
             "mce": mce(fractions) if normalized else None,
-            "relative_mce": relative_mce(fractions, clean_error / 100.0) if normalized and clean_error is not None else None,
+            "relative_mce": (
+                relative_mce(fractions, clean_error / 100.0) if normalized and clean_error is not None else None
+            ),
             "rms_calibration_error": 100.0 * rms_calibration_error(everything.confidence, everything.correct),
             "per_corruption": per_corruption,
         }
@@ -245,9 +247,10 @@ class Evaluator:
         if not names:
             raise UserError(f"dataset {self.benchmark.name!r} has no perturbation benchmark (-P)")
         per_perturbation = {name: self.perturbation(model, name) for name in names}
+        flips = [v["flip_probability"] for v in per_perturbation.values()]
         distances = [v["top5_distance"] for v in per_perturbation.values()]
         return {
-            "mean_flip_probability": float(np.mean([v["flip_probability"] for v in per_perturbation.values()])),
+            "mean_flip_probability": float(np.mean(flips)),
             "mean_top5_distance": None if None in distances else float(np.mean(distances)),
             "mfr": None,
             "mt5d": None,

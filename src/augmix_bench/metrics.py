@@ -61,10 +61,14 @@ def _severity_errors(errors: Mapping[str, Sequence[float]], corruptions: Sequenc
     rows = []
     for corruption in corruptions:
         if corruption not in errors:
-            raise UserError(f"no errors for corruption {corruption!r}; expected all of: {', '.join(corruptions)}")
+            raise UserError(
+                f"no errors for corruption {corruption!r}; expected all of: {', '.join(corruptions)}"
+            )
         row = np.asarray(errors[corruption], dtype=np.float64)
         if row.shape != (len(SEVERITIES),):
-            raise UserError(f"{corruption}: expected {len(SEVERITIES)} severity errors, found shape {row.shape}")
+            raise UserError(
+                f"{corruption}: expected {len(SEVERITIES)} severity errors, found shape {row.shape}"
+            )
         rows.append(row)
     return np.stack(rows)
 
@@ -109,10 +113,9 @@ def relative_corruption_errors(
     names = list(baseline)
     table = _severity_errors(errors, names)
     count = len(SEVERITIES)
-    return {
-        name: 100.0 * float((row.sum() - count * clean_error) / (count * (baseline[name] - baseline_clean_error)))
-        for name, row in zip(names, table)
-    }
+    degradation = table.sum(axis=1) - count * clean_error
+    baseline_degradation = count * (np.array([baseline[n] for n in names]) - baseline_clean_error)
+    return {name: 100.0 * float(d / b) for name, d, b in zip(names, degradation, baseline_degradation)}
 
 
 def relative_mce(errors: Mapping[str, Sequence[float]], clean_error: float) -> float:
@@ -129,7 +132,9 @@ def _frame_pairs(values: np.ndarray, noise: bool) -> tuple[np.ndarray, np.ndarra
     """(earlier, later) frames compared in each sequence: consecutive ones, or the first with every
     later one for noise perturbations."""
     if values.ndim < 2 or values.shape[1] < 2:
-        raise UserError(f"expected (sequences, frames, ...) with at least 2 frames, found shape {values.shape}")
+        raise UserError(
+            f"expected (sequences, frames, ...) with at least 2 frames, found shape {values.shape}"
+        )
     earlier = np.broadcast_to(values[:, :1], values[:, 1:].shape) if noise else values[:, :-1]
     return earlier, values[:, 1:]
 

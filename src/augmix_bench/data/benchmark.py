@@ -109,7 +109,9 @@ class Benchmark(ABC):
                 raise UserError(f"{problem}; leave perturbations out of eval.suites")
             if not (download and self.can_download(part)):
                 fetch = "run with dataset.download=true, or " if self.can_download(part) else ""
-                raise UserError(f"{problem}; {fetch}point dataset.root (env AUGMIX_DATA) at the folder that holds it")
+                raise UserError(
+                    f"{problem}; {fetch}point dataset.root (env AUGMIX_DATA) at the folder that holds it"
+                )
             self.download(part, progress)
             problem = self.missing(part)
             if problem is not None:

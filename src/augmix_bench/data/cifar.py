@@ -84,7 +84,9 @@ class CifarBenchmark(Benchmark):
             "corruptions": mirrored(CIFAR_CORRUPTED[variant], corruptions_url, corruptions_md5),
         }
         if variant in CIFAR_PERTURBED:
-            self.sources["perturbations"] = mirrored(CIFAR_PERTURBED[variant], perturbations_url, perturbations_md5)
+            self.sources["perturbations"] = mirrored(
+                CIFAR_PERTURBED[variant], perturbations_url, perturbations_md5
+            )
 
     @property
     def corrupted_folder(self) -> Path:

@@ -23,7 +23,9 @@ def read_labels(folder: Path, num_classes: int) -> np.ndarray:
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise UserError(f"{path}: expected a 1-D integer array, found {labels.dtype} {labels.shape}")
     if len(labels) == 0 or len(labels) % len(SEVERITIES) != 0:
-        raise UserError(f"{path}: expected 5 blocks of labels (a positive multiple of 5), found {len(labels)}")
+        raise UserError(
+            f"{path}: expected 5 blocks of labels (a positive multiple of 5), found {len(labels)}"
+        )
     if labels.min() < 0 or labels.max() >= num_classes:
         raise UserError(
             f"{path}: labels must lie in [0, {num_classes - 1}], found [{labels.min()}, {labels.max()}]"
@@ -50,7 +52,9 @@ def read_corruption(
         or images.shape[-1] != 3
         or (image_size is not None and images.shape[1:3] != (image_size, image_size))
     ):
-        raise UserError(f"{path}: expected uint8 images of shape (N, {side}, 3), found {images.dtype} {images.shape}")
+        raise UserError(
+            f"{path}: expected uint8 images of shape (N, {side}, 3), found {images.dtype} {images.shape}"
+        )
     if images.shape[0] != len(labels):
         raise UserError(
             f"{path}: expected {len(labels)} images (one per entry of labels.npy), found {images.shape[0]}"

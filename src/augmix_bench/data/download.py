@@ -70,15 +70,18 @@ def _fetch_once(url: str, part: Path, progress: bool, timeout: float) -> None:
         length = response.headers.get("Content-Length")
         expected = int(length) if length is not None and length.isdigit() else None
         received = 0
-        with open(part, "ab" if resumed else "wb") as out, tqdm(
-            total=None if expected is None else offset + expected,
-            initial=offset,
-            unit="B",
-            unit_scale=True,
-            unit_divisor=1024,
-            desc=part.name.removesuffix(".part"),
-            disable=not progress,
-        ) as bar:
+        with (
+            open(part, "ab" if resumed else "wb") as out,
+            tqdm(
+                total=None if expected is None else offset + expected,
+                initial=offset,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=part.name.removesuffix(".part"),
+                disable=not progress,
+            ) as bar,
+        ):
             while chunk := response.read(CHUNK_BYTES):
                 out.write(chunk)
                 received += len(chunk)
@@ -116,7 +119,9 @@ def _member_path(into: Path, member: tarfile.TarInfo, archive: Path) -> Path:
     """Where ``member`` goes under ``into``; members that would land elsewhere are refused."""
     path = PurePosixPath(member.name)
     if path.is_absolute() or ".." in path.parts or member.name.startswith("\\"):
-        raise UserError(f"{archive}: refusing member {member.name!r}, which points outside the unpacking folder")
+        raise UserError(
+            f"{archive}: refusing member {member.name!r}, which points outside the unpacking folder"
+        )
     return into.joinpath(*[part for part in path.parts if part != "."])
 
 
@@ -133,11 +138,13 @@ def extract(archive: Path, into: Path, progress: bool = True) -> None:
                     target.mkdir(parents=True, exist_ok=True)
                 elif member.isfile():
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    with tar.extractfile(member) as source, open(target, "wb") as out:  # type: ignore[union-attr]
+                    source = tar.extractfile(member)  # a regular file's reader, never None
+                    with source, open(target, "wb") as out:  # type: ignore[union-attr]
                         shutil.copyfileobj(source, out, CHUNK_BYTES)
                 else:
                     raise UserError(
-                        f"{archive}: refusing member {member.name!r}: only regular files and folders are unpacked"
+                        f"{archive}: refusing member {member.name!r}: "
+                        "only regular files and folders are unpacked"
                     )
     except (tarfile.TarError, EOFError, zlib.error) as exc:
         raise UserError(f"{archive} is not a readable tar archive ({exc})") from None
@@ -151,7 +158,10 @@ def _folders_base(staging: Path, folders: tuple[str, ...], archive: Path) -> Pat
     if len(entries) == 1 and entries[0].is_dir() and all((entries[0] / f).is_dir() for f in folders):
         return entries[0]
     found = sorted(e.name for e in entries)
-    raise UserError(f"{archive}: expected the folder(s) {', '.join(folders)} in the archive, found {', '.join(found) or 'nothing'}")
+    raise UserError(
+        f"{archive}: expected the folder(s) {', '.join(folders)} in the archive, "
+        f"found {', '.join(found) or 'nothing'}"
+    )
 
 
 def unpack(archive: Path, destination: Path, folders: tuple[str, ...], progress: bool = True) -> None:

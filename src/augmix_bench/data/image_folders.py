@@ -24,7 +24,9 @@ IMAGE_SUFFIXES: tuple[str, ...] = (".jpeg", ".jpg", ".png")
 def class_folders(folder: Path) -> list[str]:
     """The sorted names of the class folders in ``folder``; a ``UserError`` if there are none."""
     try:
-        names = sorted(entry.name for entry in os.scandir(folder) if entry.is_dir() and not entry.name.startswith("."))
+        names = sorted(
+            entry.name for entry in os.scandir(folder) if entry.is_dir() and not entry.name.startswith(".")
+        )
     except FileNotFoundError:
         raise UserError(f"folder {folder} does not exist") from None
     if not names:
@@ -44,9 +46,12 @@ def scan_files(
     for name in class_folders(folder):
         if name not in class_to_index:
             raise UserError(
-                f"{folder / name}: class {name!r} is not among the {len(class_to_index)} classes of the clean training set"
+                f"{folder / name}: class {name!r} is not among the {len(class_to_index)} classes "
+                "of the clean training set"
             )
-        files = sorted(e.path for e in os.scandir(folder / name) if e.is_file() and e.name.lower().endswith(suffixes))
+        files = sorted(
+            e.path for e in os.scandir(folder / name) if e.is_file() and e.name.lower().endswith(suffixes)
+        )
         samples.extend((path, class_to_index[name]) for path in files)
     if not samples:
         raise UserError(f"{folder} holds no {what} (files ending in {', '.join(suffixes)})")
@@ -65,7 +70,9 @@ def load_rgb(path: str) -> Image.Image:
 class ImageFileDataset(Dataset):
     """(``transform(image)``, label) for a list of (image path, label); the PIL image without a transform."""
 
-    def __init__(self, samples: list[tuple[str, int]], transform: Callable[[Image.Image], Any] | None = None) -> None:
+    def __init__(
+        self, samples: list[tuple[str, int]], transform: Callable[[Image.Image], Any] | None = None
+    ) -> None:
         self.samples = samples
         self.transform = transform
 

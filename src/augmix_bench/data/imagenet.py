@@ -81,7 +81,8 @@ class ImageNetBenchmark(Benchmark):
         unknown = sorted(set(corruptions_md5 or {}) - set(IMAGENET_CORRUPTED))
         if unknown:
             raise UserError(
-                f"dataset.corruptions_md5 has no archive {unknown[0]!r}; accepted: {', '.join(IMAGENET_CORRUPTED)}"
+                f"dataset.corruptions_md5 has no archive {unknown[0]!r}; "
+                f"accepted: {', '.join(IMAGENET_CORRUPTED)}"
             )
         self.corruption_archives = {
             key: dataclasses.replace(
@@ -121,7 +122,11 @@ class ImageNetBenchmark(Benchmark):
     def eval_transform(self) -> transforms.Compose:
         """Clean evaluation: Resize(resize_size) + CenterCrop(image_size) -> uint8 tensor (3, H, W)."""
         return transforms.Compose(
-            [transforms.Resize(self.resize_size), transforms.CenterCrop(self.image_size), transforms.PILToTensor()]
+            [
+                transforms.Resize(self.resize_size),
+                transforms.CenterCrop(self.image_size),
+                transforms.PILToTensor(),
+            ]
         )
 
     def released_transform(self) -> transforms.Compose:
@@ -134,7 +139,9 @@ class ImageNetBenchmark(Benchmark):
 
     def test_set(self) -> Dataset:
         """``val/`` as (uint8 tensor, label), resized and centre-cropped."""
-        return ImageFileDataset(scan_files(self.folder / "val", self.class_to_index, IMAGE_SUFFIXES), self.eval_transform())
+        return ImageFileDataset(
+            scan_files(self.folder / "val", self.class_to_index, IMAGE_SUFFIXES), self.eval_transform()
+        )
 
     def train_spatial(self) -> SpatialTransform:
         """RandomResizedCrop(image_size) + horizontal flip, as the reference."""
@@ -145,7 +152,9 @@ class ImageNetBenchmark(Benchmark):
         if severity not in SEVERITIES:
             raise UserError(f"severity {severity} is invalid; accepted: 1-5")
         folder = self.corrupted_folder / corruption / str(severity)
-        return ImageFileDataset(scan_files(folder, self.class_to_index, IMAGE_SUFFIXES), self.released_transform())
+        return ImageFileDataset(
+            scan_files(folder, self.class_to_index, IMAGE_SUFFIXES), self.released_transform()
+        )
 
     def perturbation_names(self) -> tuple[str, ...]:
         """The 10 ImageNet-P test perturbations."""
@@ -154,8 +163,12 @@ class ImageNetBenchmark(Benchmark):
     def perturbed_set(self, perturbation: str) -> PerturbedSequences:
         """The frames of ``ImageNet-P/<perturbation>``'s videos, labelled with the clean class index."""
         if perturbation not in IMAGENET_PERTURBATIONS:
-            raise UserError(f"unknown perturbation {perturbation!r}; choose from: {', '.join(IMAGENET_PERTURBATIONS)}")
-        videos = scan_files(self.perturbed_folder / perturbation, self.class_to_index, VIDEO_SUFFIXES, "videos")
+            raise UserError(
+                f"unknown perturbation {perturbation!r}; choose from: {', '.join(IMAGENET_PERTURBATIONS)}"
+            )
+        videos = scan_files(
+            self.perturbed_folder / perturbation, self.class_to_index, VIDEO_SUFFIXES, "videos"
+        )
         frames = VideoFramesDataset(videos, self.released_transform())
         return PerturbedSequences(frames, len(videos), frames.num_frames)
 
@@ -167,10 +180,16 @@ class ImageNetBenchmark(Benchmark):
             return f"{self.name} not found: {self.folder / 'val'} does not exist; {IMAGENET_INSTRUCTIONS}"
         if part == "corruptions":
             absent = [
-                f"{c}/{s}" for c in self.corruption_names() for s in SEVERITIES
+                f"{c}/{s}"
+                for c in self.corruption_names()
+                for s in SEVERITIES
                 if not (self.corrupted_folder / c / str(s)).is_dir()
             ]
-            return f"ImageNet-C incomplete in {self.corrupted_folder} (missing {_listing(absent)})" if absent else None
+            return (
+                f"ImageNet-C incomplete in {self.corrupted_folder} (missing {_listing(absent)})"
+                if absent
+                else None
+            )
         if part == "perturbations":
             absent = [p for p in self.perturbation_names() if not (self.perturbed_folder / p).is_dir()]
             if not absent:
@@ -186,7 +205,9 @@ class ImageNetBenchmark(Benchmark):
         return part == "corruptions"
 
     def _archive_missing(self, archive: Archive) -> bool:
-        return any(not (self.corrupted_folder / c / str(s)).is_dir() for c in archive.folders for s in SEVERITIES)
+        return any(
+            not (self.corrupted_folder / c / str(s)).is_dir() for c in archive.folders for s in SEVERITIES
+        )
 
     def download(self, part: str, progress: bool = True) -> None:
         """Fetch, verify and unpack the ImageNet-C archives not yet installed; other parts refuse."""

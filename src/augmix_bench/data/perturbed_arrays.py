@@ -39,4 +39,6 @@ def perturbed_frames(folder: Path, perturbation: str, image_size: int) -> Pertur
     sequences = read_sequences(folder, perturbation, image_size)
     count, frames = sequences.shape[:2]
     flat = sequences.reshape(count * frames, *sequences.shape[2:])
-    return PerturbedSequences(ArrayTensorDataset(flat, np.full(count * frames, -1, dtype=np.int64)), count, frames)
+    return PerturbedSequences(
+        ArrayTensorDataset(flat, np.full(count * frames, -1, dtype=np.int64)), count, frames
+    )

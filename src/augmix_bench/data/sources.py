@@ -44,10 +44,14 @@ CIFAR_CLEAN: dict[str, Archive] = {
 #: CIFAR-10-C / CIFAR-100-C (Zenodo records 2535967 and 3555552).
 CIFAR_CORRUPTED: dict[str, Archive] = {
     "cifar10": Archive(
-        "https://zenodo.org/record/2535967/files/CIFAR-10-C.tar", "56bf5dcef84df0e2308c6dcbcbbd8499", ("CIFAR-10-C",)
+        "https://zenodo.org/record/2535967/files/CIFAR-10-C.tar",
+        "56bf5dcef84df0e2308c6dcbcbbd8499",
+        ("CIFAR-10-C",),
     ),
     "cifar100": Archive(
-        "https://zenodo.org/record/3555552/files/CIFAR-100-C.tar", "11f0ed0f1191edbf9fa23466ae6021d3", ("CIFAR-100-C",)
+        "https://zenodo.org/record/3555552/files/CIFAR-100-C.tar",
+        "11f0ed0f1191edbf9fa23466ae6021d3",
+        ("CIFAR-100-C",),
     ),
 }
 
@@ -55,7 +59,9 @@ CIFAR_CORRUPTED: dict[str, Archive] = {
 #: No CIFAR-100-P was released.
 CIFAR_PERTURBED: dict[str, Archive] = {
     "cifar10": Archive(
-        "https://zenodo.org/record/2535967/files/CIFAR-10-P.tar", "125d6775afc5846ea84584d7524dedff", ("CIFAR-10-P",)
+        "https://zenodo.org/record/2535967/files/CIFAR-10-P.tar",
+        "125d6775afc5846ea84584d7524dedff",
+        ("CIFAR-10-P",),
     ),
 }
 

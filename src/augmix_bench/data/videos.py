@@ -25,7 +25,9 @@ def decode_video(path: str) -> list[Image.Image]:
     try:
         import av
     except ImportError:
-        raise UserError("reading ImageNet-P videos needs PyAV: pip install av (or 'augmix-bench[video]')") from None
+        raise UserError(
+            "reading ImageNet-P videos needs PyAV: pip install av (or 'augmix-bench[video]')"
+        ) from None
     try:
         with av.open(path) as container:
             return [frame.to_image() for frame in container.decode(video=0)]
