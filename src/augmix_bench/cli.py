@@ -82,6 +82,16 @@ def _eval_task(cfg: DictConfig) -> dict[str, Any]:
     return results
 
 
+def _download_task(cfg: DictConfig) -> None:
+    from .data import build_benchmark
+    from .train import dataset_options
+
+    parts = list(cfg.parts)
+    benchmark = build_benchmark(dataset_options(cfg.dataset))
+    benchmark.prepare(parts, download=True, progress=bool(cfg.progress))
+    log.info("%s %s ready in %s", benchmark.name, ", ".join(parts), benchmark.root)
+
+
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}%"
 
@@ -94,3 +104,8 @@ def train_main() -> None:
 def eval_main() -> None:
     """``augmix-eval checkpoint=PATH``: evaluate a saved checkpoint with the evaluation suite."""
     _run_hydra("augmix-eval", "eval", _eval_task)
+
+
+def download_main() -> None:
+    """``augmix-download dataset=NAME parts=[...]``: fetch, verify and unpack a benchmark's data."""
+    _run_hydra("augmix-download", "download", _download_task)

@@ -1,6 +1,8 @@
-"""The evaluation suite: clean test set, corruption benchmark (-C) and calibration -> results dict.
+"""The evaluation suite: clean test set, corruption (-C) and perturbation (-P) benchmarks and
+calibration -> results dict.
 
-All numbers in the returned dicts are percentages, as in ``results.json``.
+All rates in the returned dicts are percentages, as in ``results.json`` (top-5 distances are
+distances, not rates); docs/benchmarks.md describes every entry.
 """
 
 from __future__ import annotations
@@ -15,14 +17,26 @@ from tqdm import tqdm
 
 from .data.arrays import ArrayTensorDataset
 from .data.benchmark import Benchmark
-from .data.names import SEVERITIES
+from .data.names import NOISE_PERTURBATIONS, SEVERITIES
 from .distributed import gather_objects, shard_bounds
 from .errors import UserError
-from .metrics import error_rate, mean_corruption_error, rms_calibration_error
+from .metrics import (
+    corruption_errors,
+    error_rate,
+    flip_probability,
+    mce,
+    mean_corruption_error,
+    relative_mce,
+    rms_calibration_error,
+    top5_distance,
+)
 from .runtime import Runtime, eval_mode
 
 #: Evaluation suites that ``eval.suites`` may select.
-SUITES: tuple[str, ...] = ("clean", "corruptions")
+SUITES: tuple[str, ...] = ("clean", "corruptions", "perturbations")
+
+#: How many of the best classes ``predict`` records per image (for the top-5 distance).
+TOP_K = 5
 
 
 @dataclass(frozen=True)
@@ -32,6 +46,7 @@ class Predictions:
     confidence: np.ndarray  # max softmax probability, float64
     predicted: np.ndarray  # argmax class, int64
     labels: np.ndarray  # int64
+    top5: np.ndarray  # the min(5, classes) most probable classes, best first, int32 (N, k)
 
     @property
     def correct(self) -> np.ndarray:
@@ -45,6 +60,7 @@ class Predictions:
             np.concatenate([p.confidence for p in parts]),
             np.concatenate([p.predicted for p in parts]),
             np.concatenate([p.labels for p in parts]),
+            np.concatenate([p.top5 for p in parts]),
         )
 
 
@@ -97,7 +113,7 @@ def predict(
     description: str = "eval",
 ) -> Predictions:
     """Run ``model`` over ``dataset`` of (uint8 image, label) in eval mode."""
-    confidences, predicted, labels = [], [], []
+    confidences, predicted, labels, ranked = [], [], [], []
     total = -(-len(dataset) // batch_size)  # type: ignore[arg-type]
     batches = iterate_batches(dataset, batch_size, runtime)
     with eval_mode(model):
@@ -106,13 +122,17 @@ def predict(
             with runtime.autocast():
                 logits = model(inputs)
             probs = torch.softmax(logits.float(), dim=1)
-            conf, pred = probs.max(dim=1)
-            confidences.append(conf.double().cpu().numpy())
-            predicted.append(pred.cpu().numpy())
+            best, best_classes = probs.topk(min(TOP_K, probs.shape[1]), dim=1)
+            confidences.append(best[:, 0].double().cpu().numpy())
+            predicted.append(best_classes[:, 0].cpu().numpy())
             labels.append(targets.numpy())
+            ranked.append(best_classes.int().cpu().numpy())
     if not labels:
-        return Predictions(np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-    return Predictions(np.concatenate(confidences), np.concatenate(predicted), np.concatenate(labels))
+        empty = np.zeros(0, dtype=np.int64)
+        return Predictions(np.zeros(0), empty, empty, np.zeros((0, TOP_K), dtype=np.int32))
+    return Predictions(
+        np.concatenate(confidences), np.concatenate(predicted), np.concatenate(labels), np.concatenate(ranked)
+    )
 
 
 def summarize(predictions: Predictions) -> dict:
@@ -142,12 +162,15 @@ class Evaluator:
         self.limit = limit
 
     def _predict(self, model: torch.nn.Module, dataset: Dataset, description: str) -> Predictions:
-        """Predictions on (at most ``limit`` items of) ``dataset``, sharded across DDP ranks.
+        """Predictions on at most ``limit`` items of ``dataset`` (see ``_predict_all``)."""
+        return self._predict_all(model, limit_dataset(dataset, self.limit), description)
+
+    def _predict_all(self, model: torch.nn.Module, dataset: Dataset, description: str) -> Predictions:
+        """Predictions on every item of ``dataset``, sharded across DDP ranks.
 
         Each rank predicts a contiguous shard; the shards are gathered in rank order, so every
         image is counted exactly once and the totals equal a single-process evaluation.
         """
-        dataset = limit_dataset(dataset, self.limit)
         rank, world = self.runtime.rank, self.runtime.world_size
         shard = select(dataset, *shard_bounds(len(dataset), rank, world)) if world > 1 else dataset  # type: ignore[arg-type]
         mine = predict(model, shard, self.runtime, self.benchmark.mean, self.benchmark.std, self.batch_size, description)
@@ -157,8 +180,13 @@ class Evaluator:
         """``results.json``'s ``clean`` entry."""
         return summarize(self._predict(model, self.benchmark.test_set(), "clean"))
 
-    def corruptions(self, model: torch.nn.Module) -> dict:
-        """``results.json``'s ``corruptions`` entry: per corruption and severity, mean, calibration."""
+    def corruptions(self, model: torch.nn.Module, clean_error: float | None = None) -> dict:
+        """``results.json``'s ``corruptions`` entry: per corruption and severity, means, calibration.
+
+        For a benchmark whose -C errors are AlexNet-normalized (``Benchmark.alexnet_normalized``)
+        it adds each corruption's CE, the mCE and, given the clean error (percent), the relative mCE;
+        otherwise those are None and ``mean_error`` (the unnormalized mean) is the headline.
+        """
         per_corruption: dict[str, dict] = {}
         pooled: list[Predictions] = []
         names = self.benchmark.corruption_names()
@@ -173,21 +201,68 @@ class Evaluator:
             per_corruption[corruption] = {"errors": errors, "mean_error": float(np.mean(errors)), "ce": None}
         bar.close()
         everything = Predictions.concatenate(pooled)
+        fractions = {c: [e / 100.0 for e in v["errors"]] for c, v in per_corruption.items()}
+        normalized = self.benchmark.alexnet_normalized
+        if normalized:
+            for corruption, ce in corruption_errors(fractions).items():
+                per_corruption[corruption]["ce"] = ce
         return {
             "mean_error": mean_corruption_error({c: v["errors"] for c, v in per_corruption.items()}),
-            "mce": None,
-            "relative_mce": None,
+            "mce": mce(fractions) if normalized else None,
+            "relative_mce": (
+                relative_mce(fractions, clean_error / 100.0) if normalized and clean_error is not None else None
+            ),
             "rms_calibration_error": 100.0 * rms_calibration_error(everything.confidence, everything.correct),
             "per_corruption": per_corruption,
+        }
+
+    def perturbation(self, model: torch.nn.Module, perturbation: str) -> dict:
+        """Flip probability (percent) and top-5 distance of one perturbation's sequences.
+
+        ``limit`` caps the number of sequences. The top-5 distance is None with fewer than 5 classes.
+        """
+        sequences = self.benchmark.perturbed_set(perturbation)
+        count = sequences.num_sequences if self.limit is None else min(self.limit, sequences.num_sequences)
+        frames = sequences.num_frames
+        preds = self._predict_all(model, select(sequences.frames, 0, count * frames), perturbation)
+        noise = perturbation in NOISE_PERTURBATIONS
+        top5 = preds.top5.reshape(count, frames, -1)
+        return {
+            "flip_probability": 100.0 * flip_probability(preds.predicted.reshape(count, frames), noise),
+            "top5_distance": top5_distance(top5, noise) if top5.shape[2] == TOP_K else None,
+            "sequences": count,
+            "frames": frames,
+        }
+
+    def perturbations(self, model: torch.nn.Module) -> dict:
+        """``results.json``'s ``perturbations`` entry: per perturbation and the unnormalized means.
+
+        ``mean_flip_probability`` is CIFAR-10-P's mFP. ``mfr`` / ``mt5d`` (ImageNet-P's AlexNet-normalized
+        means) stay None: AlexNet's ImageNet-P values are not recorded (see ``alexnet.py``).
+        """
+        names = self.benchmark.perturbation_names()
+        if not names:
+            raise UserError(f"dataset {self.benchmark.name!r} has no perturbation benchmark (-P)")
+        per_perturbation = {name: self.perturbation(model, name) for name in names}
+        flips = [v["flip_probability"] for v in per_perturbation.values()]
+        distances = [v["top5_distance"] for v in per_perturbation.values()]
+        return {
+            "mean_flip_probability": float(np.mean(flips)),
+            "mean_top5_distance": None if None in distances else float(np.mean(distances)),
+            "mfr": None,
+            "mt5d": None,
+            "per_perturbation": per_perturbation,
         }
 
     def run(self, model: torch.nn.Module, suites: Sequence[str]) -> dict:
         """The ``clean``, ``corruptions`` and ``perturbations`` entries of ``results.json``."""
         check_suites(suites)
+        clean = self.clean(model) if "clean" in suites else None
+        clean_error = clean["error"] if clean is not None else None
         return {
-            "clean": self.clean(model) if "clean" in suites else None,
-            "corruptions": self.corruptions(model) if "corruptions" in suites else None,
-            "perturbations": None,
+            "clean": clean,
+            "corruptions": self.corruptions(model, clean_error) if "corruptions" in suites else None,
+            "perturbations": self.perturbations(model) if "perturbations" in suites else None,
         }
 
 

@@ -1,0 +1,118 @@
+"""The interface every dataset family implements: clean splits plus robustness test sets."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch.utils.data import Dataset
+
+from ..augment.views import SpatialTransform
+from ..errors import UserError
+from .names import CORRUPTIONS
+
+#: The parts of a benchmark that can be required and downloaded.
+PARTS: tuple[str, ...] = ("clean", "corruptions", "perturbations")
+
+
+@dataclass(frozen=True)
+class PerturbedSequences:
+    """The frames of one perturbation's sequences, flattened sequence by sequence.
+
+    ``frames`` yields (uint8 tensor (3, H, W), label) for frame ``i % num_frames`` of sequence
+    ``i // num_frames`` (label -1 where the release has none: only predictions matter for the
+    flip metrics), so the ordinary prediction loop runs over it.
+    """
+
+    frames: Dataset
+    num_sequences: int
+    num_frames: int
+
+
+class Benchmark(ABC):
+    """A dataset family: clean train/test splits and its -C (and -P) test sets.
+
+    ``train_set`` yields (PIL image, label); ``test_set`` and ``corrupted_set`` yield
+    (uint8 tensor (3, H, W), label), normalized later on the device with ``mean``/``std``.
+
+    ``alexnet_normalized`` declares whether the family's -C errors are reported relative to
+    AlexNet's (CE, mCE, relative mCE: ImageNet-C) or only as the unnormalized mean (CIFAR-C).
+    """
+
+    alexnet_normalized: bool = False
+
+    name: str
+    num_classes: int
+    image_size: int
+    mean: Sequence[float]
+    std: Sequence[float]
+    root: Path
+
+    @abstractmethod
+    def train_set(self) -> Dataset:
+        """The clean training split as (PIL image, label)."""
+
+    @abstractmethod
+    def test_set(self) -> Dataset:
+        """The clean test split as (uint8 tensor, label)."""
+
+    @abstractmethod
+    def train_spatial(self) -> SpatialTransform:
+        """The standard flip/crop of training images, drawn from a passed generator."""
+
+    @abstractmethod
+    def corrupted_set(self, corruption: str, severity: int) -> Dataset:
+        """Test images under ``corruption`` at ``severity`` (1-5) as (uint8 tensor, label)."""
+
+    @abstractmethod
+    def missing(self, part: str) -> str | None:
+        """None if ``part`` is on disk, else a one-line description of what is missing and where."""
+
+    def can_download(self, part: str) -> bool:
+        """Whether ``download(part)`` can fetch ``part`` (no part can unless a family says so)."""
+        return False
+
+    def download(self, part: str, progress: bool = True) -> None:
+        """Fetch ``part`` into ``root``; parts without a source raise a ``UserError``."""
+        raise UserError(f"dataset {self.name!r} cannot download {part!r}: {self.missing(part)}")
+
+    def corruption_names(self) -> tuple[str, ...]:
+        """The corruptions evaluated for the mean corruption error."""
+        return CORRUPTIONS
+
+    def perturbation_names(self) -> tuple[str, ...]:
+        """The perturbations evaluated for the flip metrics (none unless the family has a -P set)."""
+        return ()
+
+    def perturbed_set(self, perturbation: str) -> PerturbedSequences:
+        """The frames of ``perturbation``'s sequences; families without a -P set raise a ``UserError``."""
+        raise UserError(f"dataset {self.name!r} has no perturbation benchmark (-P)")
+
+    def downloads_folder(self) -> Path:
+        """Where archives wait (``<file>.part`` while incomplete) until verified and unpacked."""
+        return self.root / "downloads"
+
+    def prepare(self, parts: Iterable[str], download: bool, progress: bool = True) -> None:
+        """Make sure every part in ``parts`` is on disk, downloading it when ``download`` is true.
+
+        Raises a ``UserError`` naming the folder looked in and how to get the data otherwise.
+        """
+        for part in parts:
+            if part not in PARTS:
+                raise UserError(f"unknown dataset part {part!r}; choose from: {', '.join(PARTS)}")
+            problem = self.missing(part)
+            if problem is None:
+                continue
+            if part == "perturbations" and not self.perturbation_names():
+                raise UserError(f"{problem}; leave perturbations out of eval.suites")
+            if not (download and self.can_download(part)):
+                fetch = "run with dataset.download=true, or " if self.can_download(part) else ""
+                raise UserError(
+                    f"{problem}; {fetch}point dataset.root (env AUGMIX_DATA) at the folder that holds it"
+                )
+            self.download(part, progress)
+            problem = self.missing(part)
+            if problem is not None:
+                raise UserError(f"download of {self.name} {part} finished but {problem}")
