@@ -1,7 +1,12 @@
 """``augmix-eval``: evaluate a saved checkpoint with the training run's dataset and model.
 
-The checkpoint's own config is the base; the keys the user overrode on the command line
-(``dataset.root``, ``eval.*``, ``trainer.num_workers``, ...) replace the checkpoint's values.
+``checkpoint_format=native`` (written by ``augmix-train``): the checkpoint's own config is the base;
+the keys the user overrode on the command line (``dataset.root``, ``eval.*``,
+``trainer.num_workers``, ...) replace the checkpoint's values.
+
+``checkpoint_format=reference`` (written by the AugMix reference implementation): the checkpoint
+holds only weights, so ``model=`` and ``dataset=`` come from the command line, and the composed
+eval config is what the evaluation uses and what ``results.json`` records.
 """
 
 from __future__ import annotations
@@ -9,21 +14,26 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from .checkpoint import load_checkpoint
+from .config_paths import group_options
 from .data import build_benchmark
 from .errors import UserError
 from .evaluate import Evaluator, check_suites, required_parts
-from .models import build_model
+from .models import build_model, load_reference_weights
+from .models.state_dict import load_fitting_state_dict
 from .results import assemble_results, write_results
 from .train import dataset_options, make_runtime, model_options
 
 #: Keys of the eval config that describe the invocation, not the evaluated run.
 INVOCATION_KEYS: tuple[str, ...] = ("checkpoint", "checkpoint_format", "output")
+#: Values of ``checkpoint_format``: saved by ``augmix-train``, or by the AugMix reference implementation.
+CHECKPOINT_FORMATS: tuple[str, ...] = ("native", "reference")
 
 
 def override_keys(overrides: Sequence[str]) -> list[str]:
@@ -65,20 +75,64 @@ def evaluation_config(cfg: DictConfig, state: dict[str, Any], overrides: Sequenc
     return merged
 
 
+@dataclass(frozen=True)
+class EvaluationSetup:
+    """How to evaluate one checkpoint: the config to use and what ``results.json`` says about the run."""
+
+    config: DictConfig
+    identity: dict[str, Any] | None  # dataset, model, augmentation, seed, epochs; None: from ``config``
+    train_seconds: float | None
+
+
+def native_setup(cfg: DictConfig, state: dict[str, Any], overrides: Sequence[str]) -> EvaluationSetup:
+    """A checkpoint of ``augmix-train``: its config, updated by the command line."""
+    return EvaluationSetup(evaluation_config(cfg, state, overrides), None, state.get("train_seconds"))
+
+
+def reference_setup(cfg: DictConfig, state: dict[str, Any]) -> EvaluationSetup:
+    """A checkpoint of the reference implementation: model and dataset from the command line.
+
+    The run's augmentation and seed are unknown (null); its epochs are the checkpoint's ``epoch``
+    (the reference counts from 0) plus one, when present.
+    """
+    missing = [group for group in ("model", "dataset") if OmegaConf.select(cfg, f"{group}.name") is None]
+    if missing:
+        choices = "; ".join(f"{group}: {', '.join(group_options(group))}" for group in missing)
+        needed = " and ".join(f"{group}=<name>" for group in missing)
+        raise UserError(f"checkpoint_format=reference needs {needed} on the command line ({choices})")
+    epoch = state.get("epoch")
+    identity = {
+        "dataset": cfg.dataset.name,
+        "model": cfg.model.name,
+        "augmentation": None,
+        "seed": None,
+        "epochs": epoch + 1 if isinstance(epoch, int) else None,
+    }
+    return EvaluationSetup(cfg, identity, None)
+
+
 def evaluate_checkpoint(cfg: DictConfig, overrides: Sequence[str]) -> tuple[dict[str, Any], Path]:
     """Evaluate ``cfg.checkpoint`` and write the results; returns them and the output path."""
     checkpoint = Path(cfg.checkpoint).expanduser()
-    if cfg.checkpoint_format != "native":
-        raise UserError(f"checkpoint_format={cfg.checkpoint_format!r} is invalid; choose from: native")
+    if cfg.checkpoint_format not in CHECKPOINT_FORMATS:
+        accepted = ", ".join(CHECKPOINT_FORMATS)
+        raise UserError(f"checkpoint_format={cfg.checkpoint_format!r} is invalid; choose from: {accepted}")
     state = load_checkpoint(checkpoint)
-    run_cfg = evaluation_config(cfg, state, overrides)
+    if not isinstance(state, dict):
+        raise UserError(f"checkpoint {checkpoint} holds a {type(state).__name__}, not a dict")
+    reference = cfg.checkpoint_format == "reference"
+    setup = reference_setup(cfg, state) if reference else native_setup(cfg, state, overrides)
+    run_cfg = setup.config
     suites = list(run_cfg.eval.suites)
     check_suites(suites)
     runtime = make_runtime(run_cfg.trainer)
     benchmark = build_benchmark(dataset_options(run_cfg.dataset))
     benchmark.prepare(required_parts(suites), bool(run_cfg.dataset.download))
     model = build_model(run_cfg.model.name, benchmark.num_classes, **model_options(run_cfg.model))
-    model.load_state_dict(state["model"])
+    if reference:
+        load_reference_weights(model, state, run_cfg.model.name)
+    else:
+        load_fitting_state_dict(model, state["model"], run_cfg.model.name)
     model.to(runtime.device)
     evaluator = Evaluator(benchmark, runtime, int(run_cfg.trainer.eval_batch_size), run_cfg.eval.limit)
     start = time.perf_counter()
@@ -87,9 +141,10 @@ def evaluate_checkpoint(cfg: DictConfig, overrides: Sequence[str]) -> tuple[dict
         OmegaConf.to_container(run_cfg, resolve=True),
         evaluation,
         runtime,
-        train_seconds=state.get("train_seconds"),
+        train_seconds=setup.train_seconds,
         eval_seconds=time.perf_counter() - start,
         train_images_per_second=None,
+        identity=setup.identity,
     )
     output = Path(cfg.output).expanduser() if cfg.output else checkpoint.parent / "eval_results.json"
     write_results(output, results)

@@ -12,6 +12,17 @@ from .runinfo import device_name, git_commit, versions
 from .runtime import Runtime
 
 
+def run_identity(config: dict[str, Any]) -> dict[str, Any]:
+    """``results.json``'s dataset, model, augmentation, seed and epochs, read from a training config."""
+    return {
+        "dataset": config["dataset"]["name"],
+        "model": config["model"]["name"],
+        "augmentation": config["augmentation"]["name"],
+        "seed": config["seed"],
+        "epochs": config["trainer"]["epochs"],
+    }
+
+
 def assemble_results(
     config: dict[str, Any],
     evaluation: dict[str, Any],
@@ -19,14 +30,15 @@ def assemble_results(
     train_seconds: float | None,
     eval_seconds: float,
     train_images_per_second: float | None,
+    identity: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The ``results.json`` dict: run identity, the evaluation entries, meta and the config."""
+    """The ``results.json`` dict: run identity, the evaluation entries, meta and the config.
+
+    ``identity`` (dataset, model, augmentation, seed, epochs) defaults to ``run_identity(config)``;
+    checkpoints not trained by this package pass it explicitly.
+    """
     return {
-        "dataset": config["dataset"]["name"],
-        "model": config["model"]["name"],
-        "augmentation": config["augmentation"]["name"],
-        "seed": config["seed"],
-        "epochs": config["trainer"]["epochs"],
+        **(run_identity(config) if identity is None else identity),
         "clean": evaluation["clean"],
         "corruptions": evaluation["corruptions"],
         "perturbations": evaluation["perturbations"],

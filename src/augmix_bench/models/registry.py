@@ -9,10 +9,19 @@ from torch import nn
 
 from ..errors import UserError
 from ..options import accepted_arguments, check_options
+from .allconv import allconv
+from .densenet import densenet, densenet_bc
+from .resnet import resnet50
+from .resnext import resnext29
 from .wrn import wrn40_2
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "wrn40_2": wrn40_2,
+    "allconv": allconv,
+    "densenet": densenet,
+    "densenet_bc": densenet_bc,
+    "resnext29": resnext29,
+    "resnet50": resnet50,
 }
 
 
