@@ -2,17 +2,23 @@
 
 An objective is called with the model, the batch's inputs (a tensor, or the tuple of AugMix views)
 and targets, all on the device, and returns the loss plus the logits and labels that the
-training error is computed on.
+training error is computed on. The batch-level baselines (Mixup, CutMix, adversarial training)
+are objectives: they transform the device batch before the forward pass. Their random draws come
+from the global torch generator (seeded by ``seed``, saved in checkpoints), so resuming is exact.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 
+from .augment.adversarial import pgd_linf
+from .augment.batch_mixing import cutmix, draw_cutmix, draw_mixup, mixup, step_generator
+from .errors import UserError
 from .losses import jensen_shannon
 
 Inputs = torch.Tensor | tuple[torch.Tensor, ...]
@@ -60,3 +66,113 @@ class JensenShannonConsistency:
         loss = F.cross_entropy(logits_clean.float(), targets)
         loss = loss + self.jsd_lambda * jensen_shannon(logits_clean, logits_aug1, logits_aug2)
         return StepResult(loss, logits_clean, targets)
+
+
+def mixed_cross_entropy(
+    logits: torch.Tensor, targets: torch.Tensor, partner_targets: torch.Tensor, lam: float
+) -> torch.Tensor:
+    """``lam * CE(logits, targets) + (1 - lam) * CE(logits, partner_targets)``."""
+    logits = logits.float()
+    return lam * F.cross_entropy(logits, targets) + (1.0 - lam) * F.cross_entropy(logits, partner_targets)
+
+
+def _one_view(inputs: Inputs) -> torch.Tensor:
+    """The input batch of a single-view objective (the batch-level baselines take no view tuples)."""
+    if not isinstance(inputs, torch.Tensor):
+        raise TypeError(f"this objective needs a single batch tensor, got {type(inputs).__name__}")
+    return inputs
+
+
+def _check_alpha(alpha: float) -> float:
+    if not alpha > 0:
+        raise UserError(f"augmentation.alpha={alpha} is invalid; accepted: a number > 0")
+    return float(alpha)
+
+
+class Mixup:
+    """Mixup (Zhang et al., 2018): train on ``lam * x + (1 - lam) * x[perm]`` with the labels mixed
+    the same way, ``lam ~ Beta(alpha, alpha)`` drawn once per batch, as the authors' code.
+
+    The training error is measured against each mixed image's own (first) label.
+    """
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        self.alpha = _check_alpha(alpha)
+
+    def __call__(self, model: torch.nn.Module, inputs: Inputs, targets: torch.Tensor) -> StepResult:
+        """Mix the batch with a permutation of itself and take the mixed cross-entropy."""
+        draw = draw_mixup(targets.shape[0], self.alpha, step_generator())
+        logits = model(mixup(_one_view(inputs), draw))
+        partners = targets[draw.permutation.to(targets.device)]
+        return StepResult(mixed_cross_entropy(logits, targets, partners, draw.lam), logits, targets)
+
+
+class CutMix:
+    """CutMix (Yun et al., 2019): with probability ``probability`` per batch, paste a random box of
+    a permuted batch into every image and mix the labels by the pasted area (the authors' code).
+
+    The training error is measured against each image's own label.
+    """
+
+    def __init__(self, alpha: float = 1.0, probability: float = 0.5) -> None:
+        self.alpha = _check_alpha(alpha)
+        if not 0 <= probability <= 1:
+            raise UserError(
+                f"augmentation.probability={probability} is invalid; accepted: a number in [0, 1]"
+            )
+        self.probability = float(probability)
+
+    def __call__(self, model: torch.nn.Module, inputs: Inputs, targets: torch.Tensor) -> StepResult:
+        """Paste the drawn box (if any) and take the area-weighted cross-entropy."""
+        batch = _one_view(inputs)
+        height, width = batch.shape[-2:]
+        draw = draw_cutmix(targets.shape[0], height, width, self.alpha, self.probability, step_generator())
+        logits = model(cutmix(batch, draw))
+        partners = targets[draw.permutation.to(targets.device)]
+        return StepResult(mixed_cross_entropy(logits, targets, partners, draw.lam), logits, targets)
+
+
+class AdversarialTraining:
+    """PGD adversarial training (Madry et al., 2018): cross-entropy on L-inf PGD examples only.
+
+    ``epsilon`` and ``step_size`` are in pixel units of the [0, 1] range (8/255 is 0.0314); ``mean``
+    and ``std`` are the dataset normalization the inputs carry (see ``pgd_linf``).
+    """
+
+    def __init__(
+        self,
+        epsilon: float,
+        step_size: float,
+        steps: int,
+        random_start: bool,
+        mean: Sequence[float],
+        std: Sequence[float],
+    ) -> None:
+        if not 0 <= epsilon <= 1:
+            raise UserError(f"augmentation.epsilon={epsilon} is invalid; accepted: a number in [0, 1]")
+        if not step_size > 0:
+            raise UserError(f"augmentation.step_size={step_size} is invalid; accepted: a number > 0")
+        if steps < 1:
+            raise UserError(f"augmentation.steps={steps} is invalid; accepted: an integer >= 1")
+        self.epsilon = float(epsilon)
+        self.step_size = float(step_size)
+        self.steps = int(steps)
+        self.random_start = bool(random_start)
+        self.mean = tuple(mean)
+        self.std = tuple(std)
+
+    def __call__(self, model: torch.nn.Module, inputs: Inputs, targets: torch.Tensor) -> StepResult:
+        """Attack the batch, then forward the adversarial examples."""
+        adversarial = pgd_linf(
+            model,
+            _one_view(inputs),
+            targets,
+            self.epsilon,
+            self.step_size,
+            self.steps,
+            self.random_start,
+            self.mean,
+            self.std,
+        )
+        logits = model(adversarial)
+        return StepResult(F.cross_entropy(logits.float(), targets), logits, targets)

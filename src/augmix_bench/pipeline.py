@@ -6,16 +6,24 @@ the benchmark and the run's seed, and returns a ``TrainingPlan``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .augment.augmix import AugMix, Normalize
-from .augment.views import AugMixViews, PerSampleRandomDataset, StandardViews
+from .augment.baselines import Cutout, RestrictedAutoAugment
+from .augment.views import AugMixViews, ImageTransform, PerSampleRandomDataset, StandardViews, TensorTransform
 from .data.benchmark import Benchmark
 from .errors import UserError
+from .objectives import (
+    AdversarialTraining,
+    CrossEntropy,
+    CutMix,
+    JensenShannonConsistency,
+    Mixup,
+    Objective,
+)
 from .options import accepted_arguments, check_options
-from .objectives import CrossEntropy, JensenShannonConsistency, Objective
 
 
 @dataclass
@@ -26,12 +34,60 @@ class TrainingPlan:
     objective: Objective
 
 
+def _single_view(
+    benchmark: Benchmark,
+    seed: int,
+    image_augment: ImageTransform | None = None,
+    tensor_augment: TensorTransform | None = None,
+) -> StandardViews:
+    """Flip/crop, the optional sample-level augmentations, normalization: one view per sample."""
+    return StandardViews(
+        benchmark.train_set(),
+        Normalize(benchmark.mean, benchmark.std),
+        benchmark.train_spatial(),
+        seed,
+        image_augment=image_augment,
+        tensor_augment=tensor_augment,
+    )
+
+
+def _check_options_of(
+    name: str, options: dict[str, Any], constructor: Callable[..., Any], exclude: Sequence[str] = ()
+) -> None:
+    """Refuse options that are not arguments of ``constructor`` (besides ``exclude``)."""
+    check_options(f"augmentation {name!r}", options, accepted_arguments(constructor, exclude=exclude))
+
+
 def _standard(options: dict[str, Any], benchmark: Benchmark, seed: int) -> TrainingPlan:
     check_options("augmentation 'standard'", options, [])
-    dataset = StandardViews(
-        benchmark.train_set(), Normalize(benchmark.mean, benchmark.std), benchmark.train_spatial(), seed
-    )
-    return TrainingPlan(dataset, CrossEntropy())
+    return TrainingPlan(_single_view(benchmark, seed), CrossEntropy())
+
+
+def _cutout(options: dict[str, Any], benchmark: Benchmark, seed: int) -> TrainingPlan:
+    _check_options_of("cutout", options, Cutout.__init__)
+    return TrainingPlan(_single_view(benchmark, seed, tensor_augment=Cutout(**options)), CrossEntropy())
+
+
+def _autoaugment(options: dict[str, Any], benchmark: Benchmark, seed: int) -> TrainingPlan:
+    _check_options_of("autoaugment", options, RestrictedAutoAugment.__init__)
+    autoaugment = RestrictedAutoAugment(**options)
+    return TrainingPlan(_single_view(benchmark, seed, image_augment=autoaugment), CrossEntropy())
+
+
+def _mixup(options: dict[str, Any], benchmark: Benchmark, seed: int) -> TrainingPlan:
+    _check_options_of("mixup", options, Mixup.__init__)
+    return TrainingPlan(_single_view(benchmark, seed), Mixup(**options))
+
+
+def _cutmix(options: dict[str, Any], benchmark: Benchmark, seed: int) -> TrainingPlan:
+    _check_options_of("cutmix", options, CutMix.__init__)
+    return TrainingPlan(_single_view(benchmark, seed), CutMix(**options))
+
+
+def _adversarial(options: dict[str, Any], benchmark: Benchmark, seed: int) -> TrainingPlan:
+    _check_options_of("adversarial", options, AdversarialTraining.__init__, ["mean", "std"])
+    objective = AdversarialTraining(mean=benchmark.mean, std=benchmark.std, **options)
+    return TrainingPlan(_single_view(benchmark, seed), objective)
 
 
 def _augmix(options: dict[str, Any], benchmark: Benchmark, seed: int) -> TrainingPlan:
@@ -55,6 +111,11 @@ def _augmix(options: dict[str, Any], benchmark: Benchmark, seed: int) -> Trainin
 AUGMENTATIONS: dict[str, Callable[[dict[str, Any], Benchmark, int], TrainingPlan]] = {
     "standard": _standard,
     "augmix": _augmix,
+    "cutout": _cutout,
+    "mixup": _mixup,
+    "cutmix": _cutmix,
+    "autoaugment": _autoaugment,
+    "adversarial": _adversarial,
 }
 
 

@@ -18,9 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from PIL import Image
+from torch.utils.data import get_worker_info
 
 from ..errors import UserError
-from .ops import ALL_OPS, AUGMIX_OPS, apply_op, get_op
+from .ops import ALL_OPS, AUGMIX_OPS, OpSpec, apply_op, get_op
+
+#: A modern NumPy generator, or a legacy ``RandomState`` (to replay the reference's global stream).
+RandomSource = np.random.Generator | np.random.RandomState
 
 CIFAR_MEAN: tuple[float, float, float] = (0.5, 0.5, 0.5)
 CIFAR_STD: tuple[float, float, float] = (0.5, 0.5, 0.5)
@@ -80,7 +84,10 @@ class AugMix:
             test corruptions.
         mean, std: normalization (CIFAR: 0.5 each; ImageNet: torchvision's statistics).
         fill: value moved in by rotate/shear/translate (reference 0; released ImageNet model 128).
-        seed: seed of the generator used when a call passes no ``rng``.
+        seed: seed of the generator used when a call passes no ``rng`` (see ``rng``).
+
+    Training datasets pass a per-sample generator to every call (``AugMixViews``); used as a plain
+    transform, the instance draws from its own per-process stream.
     """
 
     def __init__(
@@ -114,19 +121,44 @@ class AugMix:
         self.mean = tuple(mean)
         self.std = tuple(std)
         self.fill = int(fill)
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
+        self._specs: tuple[OpSpec, ...] = tuple(get_op(name) for name in self.ops)
+        self._stream = np.random.default_rng(seed)
+        self._stream_owner: int | None = None
 
-    def draw(self, rng: np.random.Generator | None = None) -> AugMixDraw:
-        """Draw every random choice for one image, in the reference's order."""
+    @property
+    def rng(self) -> np.random.Generator:
+        """The generator used when a call passes none: one stream per process.
+
+        In the main process it is seeded with ``seed``; in a data-loader worker it is re-seeded
+        from ``seed`` and the worker's torch seed (different for every worker and epoch), so
+        workers never repeat each other's augmentations.
+        """
+        worker = get_worker_info()
+        owner = None if worker is None else worker.seed
+        if owner is not None and owner != self._stream_owner:
+            entropy = [owner] if self.seed is None else [self.seed, owner]
+            self._stream = np.random.default_rng(entropy)
+            self._stream_owner = owner
+        return self._stream
+
+    def draw(self, rng: RandomSource | None = None) -> AugMixDraw:
+        """Draw every random choice for one image, in the reference's order.
+
+        ``rng`` is a ``numpy.random.Generator``, or a legacy ``numpy.random.RandomState``: seeded
+        like the reference's global NumPy generator, the latter reproduces the reference code's
+        draws exactly.
+        """
         rng = self.rng if rng is None else rng
+        integers = rng.integers if isinstance(rng, np.random.Generator) else rng.randint
         weights = np.float32(rng.dirichlet([self.alpha] * self.width))
         skip = float(np.float32(rng.beta(self.alpha, self.alpha)))
         chains = []
         for _ in range(self.width):
-            depth = self.depth if self.depth > 0 else int(rng.integers(1, 4))
+            depth = self.depth if self.depth > 0 else int(integers(1, 4))
             steps = []
             for _ in range(depth):
-                spec = get_op(self.ops[int(rng.integers(len(self.ops)))])
+                spec = self._specs[int(integers(0, len(self._specs)))]
                 level = float(rng.uniform(0.1, self.severity)) if spec.uses_level else None
                 negate = bool(rng.uniform() > 0.5) if spec.signed else False
                 steps.append(ChainStep(spec.name, level, negate))
@@ -136,7 +168,7 @@ class AugMix:
     def mix(self, img: Image.Image, draw: AugMixDraw) -> np.ndarray:
         """The mixed image for ``draw``, as float32 HWC on the 0-255 scale (not normalized)."""
         mix = np.zeros((img.size[1], img.size[0], 3), dtype=np.float32)
-        for weight, chain in zip(draw.weights, draw.chains):
+        for weight, chain in zip(draw.weights, draw.chains, strict=True):
             chained = img
             for step in chain:
                 chained = apply_op(chained, step.op, step.level or 0.0, step.negate, self.fill)
@@ -144,7 +176,7 @@ class AugMix:
         clean = np.asarray(img, dtype=np.float32)
         return np.float32(1.0 - draw.skip) * clean + np.float32(draw.skip) * mix
 
-    def __call__(self, img: Image.Image, rng: np.random.Generator | None = None) -> torch.Tensor:
+    def __call__(self, img: Image.Image, rng: RandomSource | None = None) -> torch.Tensor:
         """One AugMix view of ``img``: a normalized float tensor (C, H, W)."""
         if img.mode != "RGB":
             img = img.convert("RGB")

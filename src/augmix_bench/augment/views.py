@@ -16,9 +16,14 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from .augmix import AugMix
-
-SpatialTransform = Callable[[Image.Image, np.random.Generator], Image.Image]
+#: A random transform of a PIL image drawing from the sample's generator (flip/crop, AutoAugment).
+ImageTransform = Callable[[Image.Image, np.random.Generator], Image.Image]
+#: The standard flip/crop: an ``ImageTransform``.
+SpatialTransform = ImageTransform
+#: A random transform of a normalized image tensor drawing from the sample's generator (Cutout).
+TensorTransform = Callable[[torch.Tensor, np.random.Generator], torch.Tensor]
+#: Makes one AugMix view of a PIL image from the sample's generator (``AugMix``).
+ViewMaker = Callable[[Image.Image, np.random.Generator], torch.Tensor]
 
 
 def sample_rng(seed: int | None, epoch: int, index: int) -> np.random.Generator:
@@ -63,7 +68,13 @@ class PerSampleRandomDataset(Dataset):
 
 
 class StandardViews(PerSampleRandomDataset):
-    """Standard training samples: ``(preprocess(spatial(img)), label)``."""
+    """Single-view training samples: ``(tensor_augment(preprocess(image_augment(spatial(img)))), label)``.
+
+    Without the optional augmentations this is the "standard" baseline (flip/crop only).
+    ``image_augment`` is a sample-level augmentation of the PIL image after the flip/crop
+    (AutoAugment); ``tensor_augment`` one of the normalized tensor (Cutout). Both draw from the
+    sample's generator, as the flip/crop does.
+    """
 
     def __init__(
         self,
@@ -71,13 +82,22 @@ class StandardViews(PerSampleRandomDataset):
         preprocess: Callable[[Image.Image], torch.Tensor],
         spatial: SpatialTransform | None = None,
         seed: int | None = None,
+        image_augment: ImageTransform | None = None,
+        tensor_augment: TensorTransform | None = None,
     ) -> None:
         super().__init__(dataset, spatial, seed)
         self.preprocess = preprocess
+        self.image_augment = image_augment
+        self.tensor_augment = tensor_augment
 
     def make(self, img: Image.Image, rng: np.random.Generator) -> torch.Tensor:
-        """The clean view only."""
-        return self.preprocess(img)
+        """The one view, through the optional sample-level augmentations."""
+        if self.image_augment is not None:
+            img = self.image_augment(img, rng)
+        view = self.preprocess(img)
+        if self.tensor_augment is not None:
+            view = self.tensor_augment(view, rng)
+        return view
 
 
 class AugMixViews(PerSampleRandomDataset):
@@ -86,14 +106,14 @@ class AugMixViews(PerSampleRandomDataset):
     ``dataset`` yields PIL images; ``spatial`` (flip/crop), when given, runs once per sample
     before the views, so the clean view and both AugMix views share it (as in the reference,
     where the dataset's own transform does the flip/crop). ``preprocess`` normalizes the clean
-    view; ``augmix`` makes each AugMix view.
+    view; ``augmix`` (an ``AugMix``) makes each AugMix view from the sample's generator.
     """
 
     def __init__(
         self,
         dataset: Dataset,
         preprocess: Callable[[Image.Image], torch.Tensor],
-        augmix: AugMix,
+        augmix: ViewMaker,
         jsd: bool = True,
         spatial: SpatialTransform | None = None,
         seed: int | None = None,
