@@ -9,7 +9,9 @@ from omegaconf import OmegaConf
 
 def test_help_works_from_any_folder(tmp_path: Path) -> None:
     train = run_cli("augmix-train", "--help", cwd=tmp_path).stdout
-    assert "augmix-train" in train and "model: wrn40_2" in train and "augmentation: augmix" in train
+    assert train.startswith("augmix-train: train a model")
+    assert "model: allconv, densenet, densenet_bc, resnet50, resnext29, wrn40_2" in train
+    assert "augmentation: adversarial, augmix, augmix_no_jsd, autoaugment, cutmix, cutout, mixup, standard" in train
     evaluation = run_cli("augmix-eval", "--help", cwd=tmp_path).stdout
     assert "augmix-eval" in evaluation and "checkpoint: ???" in evaluation
 
