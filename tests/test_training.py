@@ -75,10 +75,13 @@ def test_two_epochs_learn_and_evaluation_reproduces(cifar500: Path, tmp_path: Pa
     limited = tmp_path / "limited.json"
     run_cli(
         "augmix-eval", f"checkpoint={run_dir / 'checkpoints' / 'last.pt'}", "eval.suites=[clean]", "eval.limit=50",
-        f"output={limited}", "trainer.progress=false", cwd=other,
+        f"output={limited}", "trainer.progress=false", "dataset.corruptions_url=http://127.0.0.1:9/mirror.tar", cwd=other,
     )
     partial = json.loads(limited.read_text())
     assert partial["clean"]["n"] == 50 and partial["corruptions"] is None
+    # dataset keys the eval config does not list (only the checkpoint's config has them) are accepted
+    assert partial["config"]["dataset"]["corruptions_url"] == "http://127.0.0.1:9/mirror.tar"
+    assert partial["config"]["model"]["depth"] == 10
 
 
 def test_killed_run_resumes_to_the_uninterrupted_result(cifar10_root: Path, tmp_path: Path) -> None:

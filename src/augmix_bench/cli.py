@@ -44,6 +44,10 @@ def _run_hydra(program: str, config_name: str, task: Callable[[DictConfig], Any]
         raise SystemExit(2) from None
     if config_name == "train" and is_secondary_launched_rank():
         sys.argv.extend(secondary_rank_overrides())
+    if config_name == "eval":
+        from .eval_checkpoint import open_run_keys
+
+        sys.argv[1:] = open_run_keys(sys.argv[1:])
     main = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=config_name)
     main(_reporting_errors(program, task))()
 

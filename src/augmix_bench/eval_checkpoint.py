@@ -36,6 +36,20 @@ INVOCATION_KEYS: tuple[str, ...] = ("checkpoint", "checkpoint_format", "output")
 CHECKPOINT_FORMATS: tuple[str, ...] = ("native", "reference")
 
 
+#: Config nodes whose keys a native checkpoint defines; the eval config cannot list them in advance.
+RUN_NODES: tuple[str, ...] = ("dataset.", "model.")
+
+
+def open_run_keys(arguments: Sequence[str]) -> list[str]:
+    """Command-line arguments with ``dataset.*`` / ``model.*`` overrides turned into ``++`` ones.
+
+    The eval config knows only ``dataset.root`` and ``dataset.download`` until a checkpoint is
+    read, so ``dataset.image_size=...`` or ``dataset.corruptions_url=...`` would be refused as
+    unknown keys; ``++`` adds or overrides them, and the checkpoint's config decides what they mean.
+    """
+    return [f"++{a}" if a.startswith(RUN_NODES) and "=" in a else a for a in arguments]
+
+
 def override_keys(overrides: Sequence[str]) -> list[str]:
     """Dotted config keys set by Hydra command-line overrides (``a.b=1``, ``+a=2``, ``group=x``)."""
     keys = []
