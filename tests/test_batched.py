@@ -198,3 +198,21 @@ def test_bad_batches_are_rejected_in_one_line() -> None:
         augmix(torch.zeros(2, 3, 32, 30, dtype=torch.uint8))
     with pytest.raises(UserError, match="severity"):
         BatchedAugMix(severity=11)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (run pytest -m gpu on one)")
+def test_cuda_ops_and_mix_equal_the_pil_reference() -> None:
+    images = sample_images(24, 32, seed=10)
+    levels, negate = np.linspace(0.1, 9.99, 24), np.arange(24) % 2 == 1
+    pixels = pixel_tensor(images).cuda()
+    for name in ALL_OPS:
+        got = apply_tensor_op(pixels, name, torch.from_numpy(levels).cuda(), torch.from_numpy(negate).cuda())
+        expected = reference_ops(images, name, levels, negate, 0)
+        assert np.array_equal(got.permute(0, 2, 3, 1).cpu().numpy().astype(int), expected), name
+    reference, batched = augmix_pair(all_ops=True)
+    draw = batched.draw(len(images), batched.generator("cuda"))
+    mixed = batched.mix(torch.from_numpy(images).permute(0, 3, 1, 2).cuda(), draw).cpu()
+    for i, image in enumerate(images):
+        expected = reference.mix(Image.fromarray(image), draw.image_draw(i))
+        assert torch.equal(mixed[i], torch.from_numpy(expected).permute(2, 0, 1)), i

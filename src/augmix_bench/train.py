@@ -16,7 +16,6 @@ from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
-from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from .checkpoint import load_checkpoint, restore_rng_state, rng_state, save_checkpoint, seed_everything
@@ -30,6 +29,7 @@ from .pipeline import build_training_plan
 from .results import assemble_results, write_results
 from .runtime import Runtime, check_precision, resolve_device
 from .schedule import LearningRateFactor, build_sgd, scaled_lr
+from .training_batches import build_training_batches
 
 log = logging.getLogger(__name__)
 
@@ -146,20 +146,8 @@ class Trainer:
         self.plan = build_training_plan(
             OmegaConf.to_container(cfg.augmentation, resolve=True), self.benchmark, int(cfg.seed)
         )
-        self.sampler = DistributedSampler(
-            self.plan.dataset,
-            num_replicas=runtime.world_size,
-            rank=runtime.rank,
-            shuffle=True,
-            seed=int(cfg.seed),
-        )
-        self.loader = DataLoader(
-            self.plan.dataset,
-            batch_size=int(cfg.trainer.batch_size),
-            sampler=self.sampler,
-            num_workers=runtime.num_workers,
-            pin_memory=runtime.device.type == "cuda",
-            drop_last=False,
+        self.loader = build_training_batches(
+            self.plan, self.benchmark, runtime, cfg.trainer.data_pipeline, cfg.trainer.batch_size, cfg.seed
         )
         global_batch = int(cfg.trainer.batch_size) * runtime.world_size
         lr = scaled_lr(cfg.optim.lr, global_batch, cfg.optim.lr_reference_batch)
@@ -232,8 +220,7 @@ class Trainer:
     def train_epoch(self, objective: Objective) -> EpochStats:
         """One pass over the training data."""
         self.model.train()
-        self.sampler.set_epoch(self.epoch)
-        self.plan.dataset.set_epoch(self.epoch)
+        self.loader.set_epoch(self.epoch)
         loss_sum = torch.zeros((), dtype=torch.float64, device=self.runtime.device)
         wrong = torch.zeros((), dtype=torch.int64, device=self.runtime.device)
         seen = 0

@@ -185,24 +185,30 @@ def _gather_last(source: Tensor, index: Tensor) -> Tensor:
     return source.gather(-1, index.unsqueeze(1).expand(n, c, *index.shape[1:]))
 
 
-def _resample_last_axis(images: Tensor, position: Tensor, fill: int, interpolate: bool) -> Tensor:
-    """Resample every row of ``images`` (N, C, R, L) at source ``position`` along its last axis.
+def _resample_axis(images: Tensor, position: Tensor, axis: int, fill: int, interpolate: bool) -> Tensor:
+    """Resample ``images`` (N, C, H, W) along one ``axis`` (2: y, 3: x) at source ``position``.
 
-    ``position`` (N, R or 1, L), float64, is where each output pixel's centre maps to in its own
-    row (Pillow's affine map, before its -0.5). Outside ``[0, L)`` gives ``fill``. Without
-    ``interpolate`` the positions must be pixel centres (whole-pixel shifts).
+    ``position`` (N, H or 1, W or 1), float64, is the coordinate along ``axis`` that each output
+    pixel's centre maps to (Pillow's affine map, before its -0.5); the other coordinate stays at
+    the pixel centre. Outside ``[0, size)`` gives ``fill``. Without ``interpolate`` the positions
+    must be pixel centres (whole-pixel shifts).
     """
-    n, c, rows, length = images.shape
-    lower, weight, inside = _neighbours(position, length)
-    # Rows laid out as [first, row..., last, fill]: Pillow's clamped neighbours lower and
+    n, c, height, width = images.shape
+    size = images.shape[axis]
+    lower, weight, inside = _neighbours(position, size)
+    # Lines laid out as [first, line..., last, fill]: Pillow's clamped neighbours lower and
     # lower + 1 of an inside position are at lower + 1 and lower + 2; outside reads the fill.
-    edges = (images[..., :1], images, images[..., -1:], images.new_full((n, c, rows, 1), float(fill)))
-    padded = torch.cat(edges, dim=-1)
-    first = ((lower + 1) * inside + ~inside * (length + 2)).expand(n, rows, length)
+    first_line, last_line = images.narrow(axis, 0, 1), images.narrow(axis, size - 1, 1)
+    fill_line = torch.full_like(first_line, float(fill))
+    padded = torch.cat((first_line, images, last_line, fill_line), axis)
+    first = ((lower + 1) * inside + ~inside * (size + 2)).expand(n, height, width)
+
+    def sample(index: Tensor) -> Tensor:
+        return padded.gather(axis, index.unsqueeze(1).expand(n, c, height, width))
+
     if not interpolate:
-        return _gather_last(padded, first)
-    second = first + inside
-    value = _lerp(_gather_last(padded, first), _gather_last(padded, second), weight.unsqueeze(1))
+        return sample(first)
+    value = _lerp(sample(first), sample(first + inside), weight.unsqueeze(1))
     return torch.floor(value).to(images.dtype)
 
 
@@ -251,36 +257,27 @@ def affine(images: Tensor, coefficients: Tensor, fill: int = 0) -> Tensor:
 def shear_x(images: Tensor, amount: Tensor, fill: int = 0) -> Tensor:
     """Affine ``(1, v, 0, 0, 1, 0)``: source x = x + v * y; rows are resampled, y is kept."""
     h, w = images.shape[2:]
-    position = _centres(w, images.device).view(1, 1, w) + _per_image(amount)[:, 0] * _centres(
-        h, images.device
-    ).view(1, h, 1)
-    return _resample_last_axis(images, position, fill, interpolate=True)
+    xs, ys = _centres(w, images.device).view(1, 1, w), _centres(h, images.device).view(1, h, 1)
+    return _resample_axis(images, xs + _per_image(amount)[:, 0] * ys, 3, fill, interpolate=True)
 
 
 def shear_y(images: Tensor, amount: Tensor, fill: int = 0) -> Tensor:
     """Affine ``(1, 0, 0, v, 1, 0)``: source y = v * x + y; columns are resampled, x is kept."""
     h, w = images.shape[2:]
-    # Columns as rows: position[n, x, y] = v * (x + 0.5) + (y + 0.5).
-    position = _per_image(amount)[:, 0] * _centres(w, images.device).view(1, w, 1) + _centres(
-        h, images.device
-    ).view(1, 1, h)
-    columns = _resample_last_axis(images.transpose(2, 3), position, fill, interpolate=True)
-    return columns.transpose(2, 3).contiguous()
+    xs, ys = _centres(w, images.device).view(1, 1, w), _centres(h, images.device).view(1, h, 1)
+    return _resample_axis(images, _per_image(amount)[:, 0] * xs + ys, 2, fill, interpolate=True)
 
 
 def translate_x(images: Tensor, pixels: Tensor, fill: int = 0) -> Tensor:
     """Affine ``(1, 0, t, 0, 1, 0)``: the content moves ``t`` (whole) pixels to the left."""
-    w = images.shape[3]
-    position = _centres(w, images.device).view(1, 1, w) + _per_image(pixels)[:, 0]
-    return _resample_last_axis(images, position, fill, interpolate=False)
+    xs = _centres(images.shape[3], images.device).view(1, 1, -1)
+    return _resample_axis(images, xs + _per_image(pixels)[:, 0], 3, fill, interpolate=False)
 
 
 def translate_y(images: Tensor, pixels: Tensor, fill: int = 0) -> Tensor:
     """Affine ``(1, 0, 0, 0, 1, t)``: the content moves ``t`` (whole) pixels up."""
-    h = images.shape[2]
-    position = _centres(h, images.device).view(1, 1, h) + _per_image(pixels)[:, 0]
-    columns = _resample_last_axis(images.transpose(2, 3), position, fill, interpolate=False)
-    return columns.transpose(2, 3).contiguous()
+    ys = _centres(images.shape[2], images.device).view(1, -1, 1)
+    return _resample_axis(images, ys + _per_image(pixels)[:, 0], 2, fill, interpolate=False)
 
 
 @functools.cache
