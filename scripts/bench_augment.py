@@ -11,8 +11,10 @@ Measured at 32x32 and 224x224, in one process, for:
                 threads, and on the GPU when CUDA is present
 
 Every figure is a ratio to ``reference`` measured in the same process; the methods are measured in
-interleaved rounds and the median is reported. Spatial augmentation (flip/crop) is left out of
-every method. Run from the repository root:
+interleaved rounds and the median is reported, per second of wall-clock time and per second of the
+process's CPU time (samples per core-second for one thread; on a shared machine the CPU-time
+figures are the steadier ones). Spatial augmentation (flip/crop) is left out of every method. Run
+from the repository root:
 
     python scripts/bench_augment.py --quick
 """
@@ -176,14 +178,18 @@ def measure(side: int, batch: int, gpu_batch: int, rounds: int, seconds: float) 
     on the machine for the length of a round.
     """
     all_threads = torch.get_num_threads()
-    rates: dict[str, list[float]] = {}
+    wall: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     candidates = methods(side, batch, gpu_batch)
     for _ in range(rounds):
         for name, (step, threads, sync) in candidates.items():
             torch.set_num_threads(threads or all_threads)
-            rates.setdefault(name, []).append(time_calls(step, seconds, synchronize=sync))
+            per_wall, per_cpu = time_calls(step, seconds, synchronize=sync)
+            wall.setdefault(name, []).append(per_wall)
+            cpu.setdefault(name, []).append(per_cpu)
     torch.set_num_threads(all_threads)
-    def ratio(name: str, baseline: str) -> float:
+
+    def ratio(rates: dict[str, list[float]], name: str, baseline: str) -> float:
         return statistics.median(a / b for a, b in zip(rates[name], rates[baseline], strict=True))
 
     return [
@@ -192,10 +198,14 @@ def measure(side: int, batch: int, gpu_batch: int, rounds: int, seconds: float) 
             "method": name,
             "threads": threads or all_threads,
             "batch": gpu_batch if name == "batched_gpu" else batch,
-            "samples_per_second": statistics.median(rates[name]),
-            "rounds": rates[name],
-            "vs_reference": ratio(name, "reference"),
-            "vs_pil_path": ratio(name, "pil_path"),
+            "samples_per_second": statistics.median(wall[name]),
+            "samples_per_cpu_second": statistics.median(cpu[name]),
+            "rounds_wall": wall[name],
+            "rounds_cpu": cpu[name],
+            "vs_reference": ratio(wall, name, "reference"),
+            "vs_pil_path": ratio(wall, name, "pil_path"),
+            "cpu_vs_reference": ratio(cpu, name, "reference"),
+            "cpu_vs_pil_path": ratio(cpu, name, "pil_path"),
         }
         for name, (_, threads, _) in candidates.items()
     ]
@@ -217,10 +227,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         batch, gpu_batch = batches.get(side, (16, 256))
         rows += measure(side, batch, gpu_batch, rounds, seconds)
     table = markdown_table(
-        ["size", "method", "threads", "batch", "samples/s", "x reference", "x pil_path"],
+        ["size", "method", "threads", "batch", "samples/s (wall)", "x reference", "x pil_path",
+         "samples/CPU-s", "x reference (CPU)", "x pil_path (CPU)"],
         [
             [r["size"], r["method"], r["threads"], r["batch"], f"{r['samples_per_second']:.0f}",
-             f"{r['vs_reference']:.2f}", f"{r['vs_pil_path']:.2f}"]
+             f"{r['vs_reference']:.2f}", f"{r['vs_pil_path']:.2f}", f"{r['samples_per_cpu_second']:.0f}",
+             f"{r['cpu_vs_reference']:.2f}", f"{r['cpu_vs_pil_path']:.2f}"]
             for r in rows
         ],
     )

@@ -76,22 +76,24 @@ def machine() -> dict[str, Any]:
     }
 
 
-def time_calls(step: Callable[[], int], seconds: float, synchronize: bool = False) -> float:
+def time_calls(step: Callable[[], int], seconds: float, synchronize: bool = False) -> tuple[float, float]:
     """Items per second of ``step`` (which returns how many items it made), run for ``seconds``.
 
-    One call warms up first; at least two calls are timed.
+    Returns items per second of wall-clock time and per second of this process's CPU time (all
+    threads), which other processes on a shared machine affect less. One call warms up first; at
+    least two calls are timed.
     """
     step()
     if synchronize:
         torch.cuda.synchronize()
     items, calls = 0, 0
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     while calls < 2 or time.perf_counter() - start < seconds:
         items += step()
         calls += 1
         if synchronize:
             torch.cuda.synchronize()
-    return items / (time.perf_counter() - start)
+    return items / (time.perf_counter() - start), items / (time.process_time() - start_cpu)
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -111,7 +111,7 @@ def test_chains_group_ops_and_shorter_chains_stop() -> None:
             expected = Image.fromarray(image)
             for step in steps:
                 expected = apply_op(expected, step.op, step.level or 0.0, step.negate)
-            got = chains[i, chain].permute(1, 2, 0).numpy()
+            got = chains[chain, i].permute(1, 2, 0).numpy()
             assert np.array_equal(got, np.asarray(expected)), (i, chain)
 
 

@@ -147,44 +147,49 @@ class BatchedAugMix:
     def chains(self, images: Tensor, draw: BatchedDraw) -> Tensor:
         """Every image's augmented chains as a pixel tensor (float32 whole numbers 0-255).
 
-        ``images`` is uint8 or a pixel tensor (B, 3, H, W); the result is (B, width, 3, H, W).
-        Chain ``i`` of image ``b`` is row ``b * width + i`` while the steps run.
+        ``images`` is uint8 or a pixel tensor (B, 3, H, W); the result is (width, B, 3, H, W).
+        The chain instances (one per image and chain) run together, step by step: at each step
+        the instances that drew op k are gathered, op k runs on them only, and the results are
+        put back; instances whose chain is shorter than the step are left alone.
         """
         batch = images.shape[0]
         pixels = images.to(torch.float32)
-        chained = pixels.new_empty((batch * self.width, *pixels.shape[1:]))
-        ops = draw.ops.reshape(batch * self.width, -1)
-        levels = draw.levels.reshape(batch * self.width, -1)
-        negate = draw.negate.reshape(batch * self.width, -1)
+        # Instance k is chain k // batch of image k % batch (chain-major, so chains are blocks).
+        ops = draw.ops.transpose(0, 1).reshape(self.width * batch, -1)
+        levels = draw.levels.transpose(0, 1).reshape(self.width * batch, -1)
+        negate = draw.negate.transpose(0, 1).reshape(self.width * batch, -1)
+        chained = pixels.new_empty((self.width * batch, *pixels.shape[1:]))
         for step in range(ops.shape[1]):
             column = ops[:, step]
             order = torch.argsort(column, stable=True)
             sizes = torch.bincount(column + 1, minlength=len(self.ops) + 1).tolist()
-            for op_index, members in enumerate(torch.split(order, sizes)[1:]):
+            for name, members in zip(self.ops, torch.split(order, sizes)[1:], strict=True):
                 if members.numel() == 0:
                     continue
                 if step == 0:  # every chain has a first op: read it straight from its image
-                    inputs = pixels.index_select(0, members // self.width)
+                    inputs = pixels.index_select(0, members % batch)
                 else:
                     inputs = chained.index_select(0, members)
                 updated = apply_tensor_op(
                     inputs,
-                    self.ops[op_index],
+                    name,
                     levels[:, step].index_select(0, members),
                     negate[:, step].index_select(0, members),
                     self.fill,
                 )
                 chained.index_copy_(0, members, updated)
-        return chained.view(batch, self.width, *images.shape[1:])
+        return chained.view(self.width, batch, *images.shape[1:])
 
     def mix(self, images: Tensor, draw: BatchedDraw) -> Tensor:
         """The mixed images for ``draw``: float32 (B, 3, H, W) on the 0-255 scale, not normalized."""
-        chained = self.chains(images, draw)
-        mix = torch.zeros(images.shape, dtype=torch.float32, device=images.device)
-        for chain in range(self.width):
-            mix += draw.weights[:, chain].view(-1, 1, 1, 1) * chained[:, chain]
+        pixels = images.to(torch.float32)
+        chained = self.chains(pixels, draw)
+        weights = draw.weights.view(-1, self.width, 1, 1, 1)
+        mix = weights[:, 0] * chained[0]  # AugMix.mix adds this to zeros: the same value
+        for chain in range(1, self.width):
+            mix += weights[:, chain] * chained[chain]
         keep = (1.0 - draw.skip.to(torch.float64)).to(torch.float32).view(-1, 1, 1, 1)
-        return keep * images.to(torch.float32) + draw.skip.view(-1, 1, 1, 1) * mix
+        return (keep * pixels).add_(mix.mul_(draw.skip.view(-1, 1, 1, 1)))
 
     def normalize(self, images: Tensor) -> Tensor:
         """0-255 scale (uint8 or float) -> normalized float32, as ``to_normalized_tensor``."""
@@ -203,7 +208,7 @@ def normalize_pixels(images: Tensor, mean: Sequence[float], std: Sequence[float]
     arithmetic: ``(x - 255 mean) / (255 std)`` in single precision."""
     mean_255 = torch.tensor(mean, dtype=torch.float32, device=images.device) * 255.0
     std_255 = torch.tensor(std, dtype=torch.float32, device=images.device) * 255.0
-    return (images.to(torch.float32) - mean_255.view(1, -1, 1, 1)) / std_255.view(1, -1, 1, 1)
+    return (images.to(torch.float32) - mean_255.view(1, -1, 1, 1)).div_(std_255.view(1, -1, 1, 1))
 
 
 def check_image_batch(images: Tensor) -> None:

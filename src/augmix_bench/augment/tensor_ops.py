@@ -95,7 +95,7 @@ def _per_image(values: Tensor) -> Tensor:
 
 def _at_least(values: Tensor, threshold: Tensor) -> Tensor:
     """1.0 where whole-number ``values`` >= ``threshold`` (whole numbers), else 0.0."""
-    return (values - threshold + 1.0).clamp(0.0, 1.0)
+    return (values - (threshold - 1.0)).clamp_(0.0, 1.0)
 
 
 # ----------------------------------------------------------------------------- lookup-table ops
@@ -104,13 +104,13 @@ def _at_least(values: Tensor, threshold: Tensor) -> Tensor:
 def posterize(images: Tensor, bits: Tensor, fill: int = 0) -> Tensor:
     """Keep the ``bits`` most significant bits of every channel value."""
     quantum = _per_image(torch.exp2(8.0 - bits).to(images.dtype))
-    return torch.floor(images / quantum) * quantum
+    return (images / quantum).floor_().mul_(quantum)  # exact: quantum is a power of two
 
 
 def solarize(images: Tensor, threshold: Tensor, fill: int = 0) -> Tensor:
     """Invert every channel value at or above ``threshold``."""
     inverted = _at_least(images, _per_image(threshold.to(images.dtype)))
-    return images + inverted * (255.0 - 2.0 * images)
+    return inverted.mul_(images * -2.0 + 255.0).add_(images)  # whole numbers: exact
 
 
 def autocontrast(images: Tensor, magnitudes: Tensor | None = None, fill: int = 0) -> Tensor:
@@ -123,23 +123,24 @@ def autocontrast(images: Tensor, magnitudes: Tensor | None = None, fill: int = 0
     scale = torch.full_like(low, 255.0).div((high - low).clamp(min=1.0))
     scale = torch.where(spread, scale, torch.ones_like(scale))
     offset = torch.where(spread, -low * scale, torch.zeros_like(scale))
-    stretched = torch.floor(flat.to(torch.float64) * scale + offset)  # >= 0: floor == int()
+    stretched = flat.to(torch.float64).mul_(scale).add_(offset).floor_()  # >= 0: floor == int()
     return stretched.to(images.dtype).view_as(images)
 
 
 def equalize(images: Tensor, magnitudes: Tensor | None = None, fill: int = 0) -> Tensor:
     """Equalize every channel's histogram with Pillow's lookup table."""
     n, c = images.shape[:2]
-    values = images.flatten(2).to(torch.int64)
-    channel = torch.arange(n * c, device=images.device).view(n, c, 1) * 256
-    histogram = torch.bincount((values + channel).flatten(), minlength=n * c * 256).view(n, c, 256)
+    # One bin index per value: 256 bins for every (image, channel); also the lookup index.
+    channel = torch.arange(0, n * c * 256, 256, device=images.device, dtype=torch.int32).view(n, c, 1)
+    bins = (images.flatten(2).to(torch.int32) + channel).flatten()
+    histogram = torch.bincount(bins, minlength=n * c * 256).view(n, c, 256)
     last_bin = 255 - (histogram.flip(-1) > 0).to(torch.int8).argmax(dim=-1, keepdim=True)
-    step = (values.shape[-1] - histogram.gather(-1, last_bin)) // 255
+    step = (images[0, 0].numel() - histogram.gather(-1, last_bin)) // 255
     below = histogram.cumsum(-1) - histogram
     lut = ((step // 2 + below) // step.clamp(min=1)).clamp(max=255)
     identity = torch.arange(256, device=images.device).expand_as(lut)
     lut = torch.where(step > 0, lut, identity).to(images.dtype)
-    return lut.gather(-1, values).view_as(images)
+    return lut.flatten().index_select(0, bins).view_as(images)
 
 
 # ----------------------------------------------------------------------------- affine ops
@@ -150,7 +151,7 @@ def _lerp(start: Tensor, end: Tensor, weight: Tensor) -> Tensor:
 
     ``end - start`` of two pixel tensors is exact in single precision.
     """
-    return start + (end - start) * weight
+    return ((end - start) * weight).add_(start)
 
 
 @functools.lru_cache(maxsize=64)
@@ -185,31 +186,38 @@ def _gather_last(source: Tensor, index: Tensor) -> Tensor:
     return source.gather(-1, index.unsqueeze(1).expand(n, c, *index.shape[1:]))
 
 
-def _resample_axis(images: Tensor, position: Tensor, axis: int, fill: int, interpolate: bool) -> Tensor:
-    """Resample ``images`` (N, C, H, W) along one ``axis`` (2: y, 3: x) at source ``position``.
+def _resample_rows(images: Tensor, position: Tensor, fill: int, interpolate: bool) -> Tensor:
+    """Resample every row of ``images`` (N, C, H, W) at source ``position`` along the row.
 
-    ``position`` (N, H or 1, W or 1), float64, is the coordinate along ``axis`` that each output
-    pixel's centre maps to (Pillow's affine map, before its -0.5); the other coordinate stays at
-    the pixel centre. Outside ``[0, size)`` gives ``fill``. Without ``interpolate`` the positions
-    must be pixel centres (whole-pixel shifts).
+    ``position`` (N, H or 1, W), float64, is the x that each output pixel's centre maps to
+    (Pillow's affine map, before its -0.5); y stays at the pixel centre. Outside ``[0, W)``
+    gives ``fill``. Without ``interpolate`` the positions must be pixel centres (whole-pixel
+    shifts).
     """
     n, c, height, width = images.shape
-    size = images.shape[axis]
-    lower, weight, inside = _neighbours(position, size)
-    # Lines laid out as [first, line..., last, fill]: Pillow's clamped neighbours lower and
+    lower, weight, inside = _neighbours(position, width)
+    # Rows laid out as [first, row..., last, fill]: Pillow's clamped neighbours lower and
     # lower + 1 of an inside position are at lower + 1 and lower + 2; outside reads the fill.
-    first_line, last_line = images.narrow(axis, 0, 1), images.narrow(axis, size - 1, 1)
-    fill_line = torch.full_like(first_line, float(fill))
-    padded = torch.cat((first_line, images, last_line, fill_line), axis)
-    first = ((lower + 1) * inside + ~inside * (size + 2)).expand(n, height, width)
+    fill_column = images.new_full((n, c, height, 1), float(fill))
+    padded = torch.cat((images[..., :1], images, images[..., -1:], fill_column), dim=3)
+    first = ((lower + 1) * inside + ~inside * (width + 2)).expand(n, height, width)
 
     def sample(index: Tensor) -> Tensor:
-        return padded.gather(axis, index.unsqueeze(1).expand(n, c, height, width))
+        return padded.gather(3, index.unsqueeze(1).expand(n, c, height, width))
 
     if not interpolate:
         return sample(first)
     value = _lerp(sample(first), sample(first + inside), weight.unsqueeze(1))
-    return torch.floor(value).to(images.dtype)
+    return value.floor_().to(images.dtype)
+
+
+def _resample_columns(images: Tensor, position: Tensor, fill: int, interpolate: bool) -> Tensor:
+    """``_resample_rows`` along columns: ``position`` (N, W or 1, H) is indexed [image, x, y].
+
+    Runs on the transposed images, where the gathers are faster than along dimension 2.
+    """
+    columns = _resample_rows(images.transpose(2, 3).contiguous(), position, fill, interpolate)
+    return columns.transpose(2, 3).contiguous()
 
 
 def _bilinear_plan(coefficients: Tensor, height: int, width: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -238,9 +246,10 @@ def _bilinear_sample(images: Tensor, plan: tuple[Tensor, Tensor, Tensor], fill: 
     """Sample every image at its ``_bilinear_plan``: Pillow's bilinear filter, truncated."""
     n, c = images.shape[:2]
     index, dx, dy = plan
-    corners = _gather_last(_pad_last(images.flatten(2), fill), index).view(n, c, 2, 2, -1)
+    source = _pad_last(images.flatten(2).to(torch.float64), fill)  # the lerps run in double
+    corners = _gather_last(source, index).view(n, c, 2, 2, -1)
     columns = _lerp(corners[:, :, 0], corners[:, :, 1], dx.view(n, 1, 1, -1))  # upper, lower rows
-    value = torch.floor(_lerp(columns[:, :, 0], columns[:, :, 1], dy.view(n, 1, -1)))
+    value = _lerp(columns[:, :, 0], columns[:, :, 1], dy.view(n, 1, -1)).floor_()
     return value.to(images.dtype).view_as(images)
 
 
@@ -258,26 +267,26 @@ def shear_x(images: Tensor, amount: Tensor, fill: int = 0) -> Tensor:
     """Affine ``(1, v, 0, 0, 1, 0)``: source x = x + v * y; rows are resampled, y is kept."""
     h, w = images.shape[2:]
     xs, ys = _centres(w, images.device).view(1, 1, w), _centres(h, images.device).view(1, h, 1)
-    return _resample_axis(images, xs + _per_image(amount)[:, 0] * ys, 3, fill, interpolate=True)
+    return _resample_rows(images, xs + _per_image(amount)[:, 0] * ys, fill, interpolate=True)
 
 
 def shear_y(images: Tensor, amount: Tensor, fill: int = 0) -> Tensor:
     """Affine ``(1, 0, 0, v, 1, 0)``: source y = v * x + y; columns are resampled, x is kept."""
     h, w = images.shape[2:]
-    xs, ys = _centres(w, images.device).view(1, 1, w), _centres(h, images.device).view(1, h, 1)
-    return _resample_axis(images, _per_image(amount)[:, 0] * xs + ys, 2, fill, interpolate=True)
+    xs, ys = _centres(w, images.device).view(1, w, 1), _centres(h, images.device).view(1, 1, h)
+    return _resample_columns(images, _per_image(amount)[:, 0] * xs + ys, fill, interpolate=True)
 
 
 def translate_x(images: Tensor, pixels: Tensor, fill: int = 0) -> Tensor:
     """Affine ``(1, 0, t, 0, 1, 0)``: the content moves ``t`` (whole) pixels to the left."""
     xs = _centres(images.shape[3], images.device).view(1, 1, -1)
-    return _resample_axis(images, xs + _per_image(pixels)[:, 0], 3, fill, interpolate=False)
+    return _resample_rows(images, xs + _per_image(pixels)[:, 0], fill, interpolate=False)
 
 
 def translate_y(images: Tensor, pixels: Tensor, fill: int = 0) -> Tensor:
     """Affine ``(1, 0, 0, 0, 1, t)``: the content moves ``t`` (whole) pixels up."""
-    ys = _centres(images.shape[2], images.device).view(1, -1, 1)
-    return _resample_axis(images, ys + _per_image(pixels)[:, 0], 2, fill, interpolate=False)
+    ys = _centres(images.shape[2], images.device).view(1, 1, -1)
+    return _resample_columns(images, ys + _per_image(pixels)[:, 0], fill, interpolate=False)
 
 
 @functools.cache
