@@ -6,9 +6,9 @@ weight, a depth per chain (1-3 when ``depth=-1``) and, per chain step, an op (un
 replacement), a level ``Uniform(0.1, severity)`` and a sign. The chains then run step by step:
 at each step the chain instances (all images' chains together) are grouped by the op they drew,
 each op runs once on its group only (``tensor_ops``, pixel-identical to ``apply_op``) and the
-results are scattered back; chains shorter than the step are left alone. Intermediate images stay
-uint8, as in PIL, and the mixing repeats ``AugMix.mix``'s float32 arithmetic, so for the same draw
-the output equals the PIL path's.
+results are scattered back; chains shorter than the step are left alone. Intermediate images keep
+uint8 values (float32 "pixel tensors" rounded after every op as PIL rounds), and the mixing
+repeats ``AugMix.mix``'s float32 arithmetic, so for the same draw the output equals the PIL path's.
 """
 
 from __future__ import annotations
@@ -93,6 +93,7 @@ class BatchedAugMix:
         fill: int = 0,
         seed: int | None = None,
     ) -> None:
+        # The per-image AugMix with the same settings: it validates them and defines the draws.
         self.reference = AugMix(severity, width, depth, alpha, all_ops, mean, std, fill)
         self.severity = self.reference.severity
         self.width = self.reference.width
