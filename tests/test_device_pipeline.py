@@ -105,15 +105,17 @@ def test_gpu_pipeline_order_shards_and_exact_resume() -> None:
     for (views, targets), (again, targets_again) in zip(epoch1, resumed, strict=True):
         assert torch.equal(targets, targets_again)
         assert all(torch.equal(a, b) for a, b in zip(views, again, strict=True))
-    epoch2 = collect(source, 2)
-    assert not torch.equal(epoch1[0][0][1], epoch2[0][0][1])
-    # Each rank of a 2-process job takes its own half of the same permutation ...
+    # Each rank of a 2-process job takes its own half of the same permutation.
     shards = [torch.cat([t for _, t in collect(device_batches(images, labels, r, 2), 1)]) for r in (0, 1)]
     assert sorted(torch.cat(shards).tolist()) == list(range(100))
-    # ... and draws its own augmentations (here of one image repeated).
+    # Epochs and ranks draw their own augmentations (seen on one image repeated).
     same = np.repeat(images[:1], 100, axis=0)
-    first_views = [collect(device_batches(same, labels, rank, 2), 1)[0][0][1] for rank in (0, 1)]
-    assert not torch.equal(*first_views)
+    first_aug = {
+        (epoch, rank): collect(device_batches(same, labels, rank, 2), epoch)[0][0][1]
+        for epoch, rank in ((1, 0), (2, 0), (1, 1))
+    }
+    assert not torch.equal(first_aug[1, 0], first_aug[2, 0])
+    assert not torch.equal(first_aug[1, 0], first_aug[1, 1])
 
 
 def test_gpu_pipeline_clean_view_is_a_crop_of_the_indexed_image() -> None:
@@ -135,7 +137,7 @@ def runtime() -> Runtime:
     return Runtime(device=CPU, num_workers=0, progress=False)
 
 
-def test_augmentation_on_device_with_data_loader_workers() -> None:
+def test_augmentation_on_device_after_the_loader_crops() -> None:
     images = random_images(24, seed=4)
     dataset = ArrayImageDataset(images, np.arange(24))
     augmix = BatchedAugMix()

@@ -25,8 +25,9 @@ The ops follow Pillow's C code step by step (Pillow 10-13), so they are pixel-id
   ``convert("L")``, the rounded mean of that grey, black, or the 3x3 ``SMOOTH`` filter (border
   pixels unchanged).
 
-The arithmetic avoids ``torch.where`` and ``trunc`` (slow on CPU): masks are folded into gather
-indices or blends, and values known to be non-negative are truncated with ``floor``.
+On whole images the arithmetic avoids ``torch.where`` and ``trunc`` (slow on CPU): masks are
+folded into gather indices or blends, and values known to be non-negative are truncated with
+``floor``. It never fuses a multiply and an add (a fused multiply-add rounds once, Pillow twice).
 """
 
 from __future__ import annotations
@@ -149,7 +150,8 @@ def equalize(images: Tensor, magnitudes: Tensor | None = None, fill: int = 0) ->
 def _lerp(start: Tensor, end: Tensor, weight: Tensor) -> Tensor:
     """Pillow's ``start + (end - start) * weight``; float64 ``weight`` makes it double precision.
 
-    ``end - start`` of two pixel tensors is exact in single precision.
+    ``end - start`` of two pixel tensors is exact in single precision, and the sum is the same
+    whichever operand comes first.
     """
     return ((end - start) * weight).add_(start)
 
