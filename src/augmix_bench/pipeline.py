@@ -12,6 +12,8 @@ from typing import Any
 
 from .augment.augmix import AugMix, Normalize
 from .augment.baselines import Cutout, RestrictedAutoAugment
+from .augment.batched import BatchedAugMix
+from .augment.tensor_views import PixelSamples, TensorViews
 from .augment.views import AugMixViews, ImageTransform, PerSampleRandomDataset, StandardViews, TensorTransform
 from .data.benchmark import Benchmark
 from .errors import UserError
@@ -26,12 +28,24 @@ from .objectives import (
 from .options import accepted_arguments, check_options
 
 
+#: Accepted values of ``augmentation.device``: where the AugMix views are made.
+AUGMENTATION_DEVICES: tuple[str, ...] = ("cpu", "gpu")
+
+
 @dataclass
 class TrainingPlan:
-    """What a training run iterates over and what it minimizes."""
+    """What a training run iterates over and what it minimizes.
+
+    ``tensor_views`` makes the same inputs as ``dataset`` from uint8 batches on the device (the
+    GPU pipelines; None where an augmentation has no tensor implementation); ``views_on_device``
+    (``augmentation.device=gpu``) means ``dataset`` yields the uint8 pixels and ``tensor_views``
+    makes the views.
+    """
 
     dataset: PerSampleRandomDataset
     objective: Objective
+    tensor_views: TensorViews | None = None
+    views_on_device: bool = False
 
 
 def _single_view(
@@ -58,9 +72,14 @@ def _check_options_of(
     check_options(f"augmentation {name!r}", options, accepted_arguments(constructor, exclude=exclude))
 
 
+def _clean_tensor_views(benchmark: Benchmark) -> TensorViews:
+    """The device twin of a single flip/crop view (batch-level baselines mix or attack it later)."""
+    return TensorViews(benchmark.mean, benchmark.std)
+
+
 def _standard(options: dict[str, Any], benchmark: Benchmark, seed: int) -> TrainingPlan:
     check_options("augmentation 'standard'", options, [])
-    return TrainingPlan(_single_view(benchmark, seed), CrossEntropy())
+    return TrainingPlan(_single_view(benchmark, seed), CrossEntropy(), _clean_tensor_views(benchmark))
 
 
 def _cutout(options: dict[str, Any], benchmark: Benchmark, seed: int) -> TrainingPlan:
@@ -76,36 +95,46 @@ def _autoaugment(options: dict[str, Any], benchmark: Benchmark, seed: int) -> Tr
 
 def _mixup(options: dict[str, Any], benchmark: Benchmark, seed: int) -> TrainingPlan:
     _check_options_of("mixup", options, Mixup.__init__)
-    return TrainingPlan(_single_view(benchmark, seed), Mixup(**options))
+    return TrainingPlan(_single_view(benchmark, seed), Mixup(**options), _clean_tensor_views(benchmark))
 
 
 def _cutmix(options: dict[str, Any], benchmark: Benchmark, seed: int) -> TrainingPlan:
     _check_options_of("cutmix", options, CutMix.__init__)
-    return TrainingPlan(_single_view(benchmark, seed), CutMix(**options))
+    return TrainingPlan(_single_view(benchmark, seed), CutMix(**options), _clean_tensor_views(benchmark))
 
 
 def _adversarial(options: dict[str, Any], benchmark: Benchmark, seed: int) -> TrainingPlan:
     _check_options_of("adversarial", options, AdversarialTraining.__init__, ["mean", "std"])
     objective = AdversarialTraining(mean=benchmark.mean, std=benchmark.std, **options)
-    return TrainingPlan(_single_view(benchmark, seed), objective)
+    return TrainingPlan(_single_view(benchmark, seed), objective, _clean_tensor_views(benchmark))
 
 
 def _augmix(options: dict[str, Any], benchmark: Benchmark, seed: int) -> TrainingPlan:
     augmix_args = accepted_arguments(AugMix.__init__, exclude=["mean", "std", "seed"])
-    check_options("augmentation 'augmix'", options, ["jsd", "jsd_lambda", *augmix_args])
+    check_options("augmentation 'augmix'", options, ["jsd", "jsd_lambda", "device", *augmix_args])
     jsd = bool(options.pop("jsd", True))
     jsd_lambda = float(options.pop("jsd_lambda", 12.0))
+    device = options.pop("device", "cpu")
+    if device not in AUGMENTATION_DEVICES:
+        accepted = ", ".join(AUGMENTATION_DEVICES)
+        raise UserError(f"augmentation.device={device!r} is invalid; choose from: {accepted}")
     augmix = AugMix(mean=benchmark.mean, std=benchmark.std, **options)
-    dataset = AugMixViews(
-        benchmark.train_set(),
-        Normalize(benchmark.mean, benchmark.std),
-        augmix,
-        jsd=jsd,
-        spatial=benchmark.train_spatial(),
-        seed=seed,
+    tensor_views = TensorViews(
+        benchmark.mean, benchmark.std, BatchedAugMix(mean=benchmark.mean, std=benchmark.std, **options), jsd
     )
+    if device == "gpu":
+        dataset: PerSampleRandomDataset = PixelSamples(benchmark.train_set(), benchmark.train_spatial(), seed)
+    else:
+        dataset = AugMixViews(
+            benchmark.train_set(),
+            Normalize(benchmark.mean, benchmark.std),
+            augmix,
+            jsd=jsd,
+            spatial=benchmark.train_spatial(),
+            seed=seed,
+        )
     objective: Objective = JensenShannonConsistency(jsd_lambda) if jsd else CrossEntropy()
-    return TrainingPlan(dataset, objective)
+    return TrainingPlan(dataset, objective, tensor_views, views_on_device=device == "gpu")
 
 
 AUGMENTATIONS: dict[str, Callable[[dict[str, Any], Benchmark, int], TrainingPlan]] = {

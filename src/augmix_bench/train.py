@@ -17,7 +17,6 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from .checkpoint import load_checkpoint, restore_rng_state, rng_state, save_checkpoint, seed_everything
@@ -32,6 +31,7 @@ from .pipeline import build_training_plan
 from .results import assemble_results, write_results
 from .runtime import Runtime, check_precision, resolve_device
 from .schedule import LearningRateFactor, build_sgd, scaled_lr
+from .training_batches import build_training_batches
 
 log = logging.getLogger(__name__)
 
@@ -160,20 +160,13 @@ class Trainer:
         self.plan = build_training_plan(
             OmegaConf.to_container(cfg.augmentation, resolve=True), self.benchmark, int(cfg.seed)
         )
-        self.sampler = DistributedSampler(
-            self.plan.dataset,
-            num_replicas=runtime.world_size,
-            rank=runtime.rank,
-            shuffle=True,
-            seed=int(cfg.seed),
-        )
-        self.loader = DataLoader(
-            self.plan.dataset,
-            batch_size=per_rank_batch(int(cfg.trainer.batch_size), runtime.world_size, "trainer.batch_size"),
-            sampler=self.sampler,
-            num_workers=runtime.num_workers,
-            pin_memory=runtime.device.type == "cuda",
-            drop_last=False,
+        self.loader = build_training_batches(
+            self.plan,
+            self.benchmark,
+            runtime,
+            cfg.trainer.data_pipeline,
+            per_rank_batch(int(cfg.trainer.batch_size), runtime.world_size, "trainer.batch_size"),
+            int(cfg.seed),
         )
         lr = scaled_lr(cfg.optim.lr, int(cfg.trainer.batch_size), cfg.optim.lr_reference_batch)
         self.optimizer = build_sgd(
@@ -260,8 +253,7 @@ class Trainer:
     def train_epoch(self, objective: Objective) -> EpochStats:
         """One pass over this rank's share of the training data; statistics summed over ranks."""
         self.train_model.train()
-        self.sampler.set_epoch(self.epoch)
-        self.plan.dataset.set_epoch(self.epoch)
+        self.loader.set_epoch(self.epoch)
         loss_sum = torch.zeros((), dtype=torch.float64, device=self.runtime.device)
         wrong = torch.zeros((), dtype=torch.int64, device=self.runtime.device)
         seen = 0

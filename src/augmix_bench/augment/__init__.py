@@ -10,6 +10,7 @@ from .augmix import (
     ChainStep,
     Normalize,
 )
+from .batched import BatchedAugMix, BatchedDraw
 from .ops import ALL_OPS, AUGMIX_OPS, apply_op
 from .spatial import RandomCropFlip, RandomResizedCropFlip
 from .views import AugMixViews, PerSampleRandomDataset, StandardViews, sample_rng
@@ -24,6 +25,8 @@ __all__ = [
     "AugMix",
     "AugMixDraw",
     "AugMixViews",
+    "BatchedAugMix",
+    "BatchedDraw",
     "ChainStep",
     "Normalize",
     "PerSampleRandomDataset",

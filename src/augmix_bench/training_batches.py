@@ -1,0 +1,163 @@
+"""Where training batches come from: ``trainer.data_pipeline`` and ``augmentation.device``.
+
+- ``cpu`` (the reference's way): a ``DataLoader`` whose workers run the training plan's
+  per-sample dataset (PIL ops); each process reads its shard through a ``DistributedSampler``.
+  With ``augmentation.device=gpu`` the workers only decode, flip and crop, and the views are made
+  a batch at a time on the training device (``TensorViews``).
+- ``gpu``: the whole pipeline on the device for in-memory datasets (``DeviceArrayBatches``).
+- ``auto``: ``gpu`` when training on CUDA with an in-memory dataset whose spatial augmentation
+  has a tensor twin (CIFAR), else ``cpu``.
+
+Every source yields ``(inputs, targets)`` in the structure the objective expects, has a length
+(batches per epoch) and ``set_epoch``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, DistributedSampler
+
+from .augment.spatial import RandomCropFlip
+from .augment.tensor_views import Inputs, TensorCropFlip, TensorViews
+from .augment.views import PerSampleRandomDataset
+from .data.benchmark import Benchmark
+from .device_pipeline import DeviceArrayBatches, epoch_generator
+from .errors import UserError
+from .pipeline import TrainingPlan
+from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+#: Accepted values of ``trainer.data_pipeline``.
+DATA_PIPELINES: tuple[str, ...] = ("auto", "cpu", "gpu")
+
+
+class BatchSource(Protocol):
+    """An epoch's training batches."""
+
+    def set_epoch(self, epoch: int) -> None: ...
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[tuple[Inputs, torch.Tensor]]: ...
+
+
+@runtime_checkable
+class InMemoryTrainSet(Protocol):
+    """A benchmark whose training split is a pair of in-memory arrays (CIFAR)."""
+
+    def train_arrays(self) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class LoaderBatches:
+    """The ``cpu`` pipeline: a ``DataLoader`` over ``dataset`` with a ``DistributedSampler``.
+
+    When ``device_views`` is given, ``dataset`` yields uint8 pixels and every batch is moved to
+    ``runtime.device`` and turned into views there (``augmentation.device=gpu``).
+    """
+
+    def __init__(
+        self,
+        dataset: PerSampleRandomDataset,
+        batch_size: int,
+        seed: int,
+        runtime: Runtime,
+        device_views: TensorViews | None = None,
+    ) -> None:
+        self.dataset = dataset
+        self.seed = int(seed)
+        self.runtime = runtime
+        self.device_views = device_views
+        self.sampler = DistributedSampler(
+            dataset, num_replicas=runtime.world_size, rank=runtime.rank, shuffle=True, seed=self.seed
+        )
+        self.loader = DataLoader(
+            dataset,
+            batch_size=batch_size,
+            sampler=self.sampler,
+            num_workers=runtime.num_workers,
+            pin_memory=runtime.device.type == "cuda",
+            drop_last=False,
+        )
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose order and per-sample draws the next iteration uses."""
+        self.epoch = int(epoch)
+        self.sampler.set_epoch(self.epoch)
+        self.dataset.set_epoch(self.epoch)
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self) -> Iterator[tuple[Inputs, torch.Tensor]]:
+        if self.device_views is None:
+            yield from self.loader
+            return
+        device = self.runtime.device
+        generator = epoch_generator(self.seed, self.epoch, self.runtime.rank, device)
+        for images, targets in self.loader:
+            yield self.device_views(images.to(device, non_blocking=True), generator), targets
+
+
+def resolve_data_pipeline(choice: str, device: torch.device, benchmark: Benchmark, plan: TrainingPlan) -> str:
+    """``cpu`` or ``gpu`` for ``trainer.data_pipeline=choice`` on ``device``.
+
+    ``auto`` picks ``gpu`` only on CUDA, for an in-memory dataset and an augmentation with a tensor
+    implementation (AugMix, standard, Mixup, CutMix, adversarial); Cutout and AutoAugment* stay on
+    the ``cpu`` pipeline.
+    """
+    if choice not in DATA_PIPELINES:
+        accepted = ", ".join(DATA_PIPELINES)
+        raise UserError(f"trainer.data_pipeline={choice!r} is invalid; choose from: {accepted}")
+    if choice != "auto":
+        return choice
+    usable = device.type == "cuda" and has_device_pipeline(benchmark) and plan.tensor_views is not None
+    return "gpu" if usable else "cpu"
+
+
+def has_device_pipeline(benchmark: Benchmark) -> bool:
+    """Whether ``benchmark``'s training set fits the ``gpu`` pipeline (in memory, flip/crop)."""
+    return isinstance(benchmark, InMemoryTrainSet) and isinstance(benchmark.train_spatial(), RandomCropFlip)
+
+
+def build_training_batches(
+    plan: TrainingPlan,
+    benchmark: Benchmark,
+    runtime: Runtime,
+    pipeline: str,
+    batch_size: int,
+    seed: int,
+) -> BatchSource:
+    """The training batches of ``plan`` for ``trainer.data_pipeline=pipeline``."""
+    batch_size, seed = int(batch_size), int(seed)
+    resolved = resolve_data_pipeline(pipeline, runtime.device, benchmark, plan)
+    log.info("data pipeline: %s (trainer.data_pipeline=%s)", resolved, pipeline)
+    if resolved == "cpu":
+        views = plan.tensor_views if plan.views_on_device else None
+        return LoaderBatches(plan.dataset, batch_size, seed, runtime, views)
+    if not has_device_pipeline(benchmark):
+        raise UserError(
+            f"trainer.data_pipeline=gpu needs an in-memory dataset with flip/crop augmentation "
+            f"(cifar10, cifar100), not {benchmark.name!r}; use trainer.data_pipeline=cpu"
+        )
+    if plan.tensor_views is None:
+        raise UserError("this augmentation has no device implementation; use trainer.data_pipeline=cpu")
+    images, labels = benchmark.train_arrays()  # type: ignore[attr-defined]
+    spatial = benchmark.train_spatial()
+    return DeviceArrayBatches(
+        images,
+        labels,
+        plan.tensor_views,
+        TensorCropFlip(spatial.size, spatial.padding),
+        batch_size,
+        seed,
+        runtime.device,
+        runtime.rank,
+        runtime.world_size,
+    )
