@@ -35,7 +35,8 @@ from torchvision.transforms import v2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_report import keep_freed_memory, markdown_table, time_calls, write_report  # noqa: E402
+from augmix_bench.allocator import keep_freed_memory  # noqa: E402
+from bench_report import markdown_table, time_calls, write_report  # noqa: E402
 
 from augmix_bench.augment import AugMix, AugMixViews, BatchedAugMix, Normalize  # noqa: E402
 from augmix_bench.augment.tensor_views import TensorViews  # noqa: E402

@@ -1,4 +1,4 @@
-"""Shared parts of the benchmark scripts: machine facts, allocator settings, timing, report files.
+"""Shared parts of the benchmark scripts: machine facts, timing, report files.
 
 Imported by ``bench_augment.py`` and ``bench_train.py`` (run them from the repository root as
 ``python scripts/bench_*.py``); not a part of the installed package.
@@ -6,8 +6,6 @@ Imported by ``bench_augment.py`` and ``bench_train.py`` (run them from the repos
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import datetime as dt
 import os
 import platform
@@ -25,32 +23,6 @@ from augmix_bench.runinfo import git_commit, versions
 
 #: Where the committed benchmark results live.
 RESULTS_DIR = Path("results/benchmarks")
-
-#: glibc ``mallopt`` parameters (malloc.h) and the values ``keep_freed_memory`` sets.
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-_MMAP_THRESHOLD_MAX = 32 * 1024 * 1024
-_TRIM_THRESHOLD = 1 << 30
-
-
-def keep_freed_memory() -> str:
-    """Ask glibc to keep freed memory for reuse instead of returning it to the kernel.
-
-    PyTorch's CPU allocator frees every temporary tensor; with glibc's default thresholds the
-    blocks of a few hundred KiB to a few MiB that batched image ops use are unmapped or trimmed
-    when freed and faulted in again, page by page, on the next allocation. On virtual machines a
-    page fault can cost microseconds, which then dominates small-image tensor code. Returns a
-    description of what was set (``"system default"`` where glibc is absent).
-    """
-    name = ctypes.util.find_library("c")
-    if platform.system() != "Linux" or name is None:
-        return "system default"
-    libc = ctypes.CDLL(name)
-    if not hasattr(libc, "mallopt"):
-        return "system default"
-    libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
-    libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
-    return f"glibc mallopt M_MMAP_THRESHOLD={_MMAP_THRESHOLD_MAX}, M_TRIM_THRESHOLD={_TRIM_THRESHOLD}"
-
 
 def cpu_model() -> str:
     """The CPU's model name (from /proc/cpuinfo where available)."""

@@ -35,7 +35,8 @@ from hydra import compose, initialize_config_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_report import keep_freed_memory, markdown_table, write_report  # noqa: E402
+from augmix_bench.allocator import keep_freed_memory  # noqa: E402
+from bench_report import markdown_table, write_report  # noqa: E402
 
 from augmix_bench.config_paths import config_dir  # noqa: E402
 from augmix_bench.models import MODELS  # noqa: E402

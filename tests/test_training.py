@@ -131,6 +131,9 @@ def test_resume_refuses_a_changed_recipe(cifar10_root: Path, tmp_path: Path) -> 
     assert again.returncode == 2 and "already holds a checkpoint; pass resume=true" in again.stderr
     changed = run_cli("augmix-train", *common, "resume=true", "optim.lr=0.5", cwd=tmp_path, check=False)
     assert changed.returncode == 2 and "the config differs at optim" in changed.stderr
+    other_pipeline = run_cli("augmix-train", *common, "resume=true", "trainer.data_pipeline=gpu", cwd=tmp_path, check=False)
+    assert other_pipeline.returncode == 2
+    assert "it trained with the cpu data pipeline, this run would use gpu" in other_pipeline.stderr
 
 
 def test_reduced_precision_channels_last_and_compile_train(cifar10_root: Path, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from .allocator import keep_freed_memory
 from .config_paths import check_group_choices, config_dir
 from .distributed import is_secondary_launched_rank, secondary_rank_overrides
 from .errors import UserError
@@ -37,6 +38,7 @@ def _reporting_errors(program: str, task: Callable[[DictConfig], Any]) -> Callab
 
 
 def _run_hydra(program: str, config_name: str, task: Callable[[DictConfig], Any]) -> None:
+    keep_freed_memory()
     try:
         check_group_choices(config_name, sys.argv[1:])
     except UserError as exc:

@@ -31,7 +31,7 @@ from .pipeline import build_training_plan
 from .results import assemble_results, write_results
 from .runtime import Runtime, check_precision, resolve_device
 from .schedule import LearningRateFactor, build_sgd, scaled_lr
-from .training_batches import build_training_batches
+from .training_batches import build_training_batches, resolve_data_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -160,11 +160,12 @@ class Trainer:
         self.plan = build_training_plan(
             OmegaConf.to_container(cfg.augmentation, resolve=True), self.benchmark, int(cfg.seed)
         )
+        self.data_pipeline = resolve_data_pipeline(cfg.trainer.data_pipeline, runtime.device, self.benchmark, self.plan)
         self.loader = build_training_batches(
             self.plan,
             self.benchmark,
             runtime,
-            cfg.trainer.data_pipeline,
+            self.data_pipeline,
             per_rank_batch(int(cfg.trainer.batch_size), runtime.world_size, "trainer.batch_size"),
             int(cfg.seed),
         )
@@ -228,6 +229,7 @@ class Trainer:
             "model_name": self.cfg.model.name,
             "num_classes": self.benchmark.num_classes,
             "dataset": self.cfg.dataset.name,
+            "data_pipeline": self.data_pipeline,
         }
 
     def resume(self) -> None:
@@ -240,6 +242,11 @@ class Trainer:
         differing = config_differences(self.resolved, state["config"], RESUME_MUST_MATCH)
         if differing:
             raise UserError(f"cannot resume {self.run_dir}: the config differs at {differing[0]}")
+        if state.get("data_pipeline", self.data_pipeline) != self.data_pipeline:
+            raise UserError(
+                f"cannot resume {self.run_dir}: it trained with the {state['data_pipeline']} data pipeline, "
+                f"this run would use {self.data_pipeline}; pass trainer.data_pipeline={state['data_pipeline']}"
+            )
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
