@@ -140,7 +140,7 @@ def config_differences(current: dict, saved: dict, keys: tuple[str, ...]) -> lis
 
 
 class Trainer:
-    """Holds everything one training run needs; ``fit`` runs it, ``evaluate`` scores the result."""
+    """Holds everything one training run needs (data, model, optimizer, schedule); ``fit`` runs it."""
 
     def __init__(self, cfg: DictConfig, run_dir: Path, runtime: Runtime) -> None:
         self.cfg = cfg
@@ -160,7 +160,9 @@ class Trainer:
         self.plan = build_training_plan(
             OmegaConf.to_container(cfg.augmentation, resolve=True), self.benchmark, int(cfg.seed)
         )
-        self.data_pipeline = resolve_data_pipeline(cfg.trainer.data_pipeline, runtime.device, self.benchmark, self.plan)
+        self.data_pipeline = resolve_data_pipeline(
+            cfg.trainer.data_pipeline, runtime.device, self.benchmark, self.plan
+        )
         self.loader = build_training_batches(
             self.plan,
             self.benchmark,
