@@ -18,17 +18,24 @@ PAPER = Path(__file__).resolve().parents[1] / "results" / "paper"
 
 
 def paper_table(dataset: str) -> dict[tuple[str, str], float]:
-    """(model, augmentation) -> the paper's mean corruption error on ``dataset``-C, if tabulated."""
+    """(model, augmentation) -> the paper's mean corruption error on ``dataset``-C, if tabulated.
+
+    Table 1 for every architecture, plus the WRN-40-2 ablation (e.g. ``augmix_no_jsd``).
+    """
+    table: dict[tuple[str, str], float] = {}
     path = PAPER / f"table1_{dataset}c.csv"
-    if not path.is_file():
-        return {}
-    with open(path) as handle:
-        return {
-            (row["model"], augmentation): float(value)
-            for row in csv.DictReader(handle)
-            for augmentation, value in row.items()
-            if augmentation != "model" and value
-        }
+    if path.is_file():
+        with open(path) as handle:
+            for row in csv.DictReader(handle):
+                for augmentation, value in row.items():
+                    if augmentation != "model" and value:
+                        table[(row["model"], augmentation)] = float(value)
+    column = f"{dataset}c_mean_error"
+    with open(PAPER / "ablation_wrn40_2.csv") as handle:
+        for row in csv.DictReader(handle):
+            if row.get(column):
+                table.setdefault(("wrn40_2", row["method"]), float(row[column]))
+    return table
 
 
 def load_runs(sweep: Path) -> list[dict]:

@@ -140,6 +140,7 @@ def _augmix(options: dict[str, Any], benchmark: Benchmark, seed: int) -> Trainin
 AUGMENTATIONS: dict[str, Callable[[dict[str, Any], Benchmark, int], TrainingPlan]] = {
     "standard": _standard,
     "augmix": _augmix,
+    "augmix_no_jsd": _augmix,  # the ablation's AugmentAndMix: its config sets jsd: false
     "cutout": _cutout,
     "mixup": _mixup,
     "cutmix": _cutmix,
