@@ -163,6 +163,7 @@ class Trainer:
         self.data_pipeline = resolve_data_pipeline(
             cfg.trainer.data_pipeline, runtime.device, self.benchmark, self.plan
         )
+        log.info("data pipeline: %s (trainer.data_pipeline=%s)", self.data_pipeline, cfg.trainer.data_pipeline)
         self.loader = build_training_batches(
             self.plan,
             self.benchmark,

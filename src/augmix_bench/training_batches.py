@@ -14,7 +14,6 @@ Every source yields ``(inputs, targets)`` in the structure the objective expects
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
@@ -30,8 +29,6 @@ from .device_pipeline import DeviceArrayBatches, epoch_generator
 from .errors import UserError
 from .pipeline import TrainingPlan
 from .runtime import Runtime
-
-log = logging.getLogger(__name__)
 
 #: Accepted values of ``trainer.data_pipeline``.
 DATA_PIPELINES: tuple[str, ...] = ("auto", "cpu", "gpu")
@@ -137,7 +134,6 @@ def build_training_batches(
     """The training batches of ``plan`` for ``trainer.data_pipeline=pipeline``."""
     batch_size, seed = int(batch_size), int(seed)
     resolved = resolve_data_pipeline(pipeline, runtime.device, benchmark, plan)
-    log.info("data pipeline: %s (trainer.data_pipeline=%s)", resolved, pipeline)
     if resolved == "cpu":
         views = plan.tensor_views if plan.views_on_device else None
         return LoaderBatches(plan.dataset, batch_size, seed, runtime, views)

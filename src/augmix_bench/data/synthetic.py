@@ -1,7 +1,7 @@
 """A small synthetic dataset in the CIFAR-10 / CIFAR-10-C on-disk formats, for the offline demo.
 
-The images are coloured squares on noisy backgrounds (the class is the colour), learnable in a few
-epochs on a CPU. The -C folder holds crude stand-ins for the 15 corruptions (noise, blur, weather-like
+The images are a coloured square (the class is its colour) and a smaller distracting square of any
+colour on a noisy background: learnable in a few epochs on a CPU, but not trivially. The -C folder holds crude stand-ins for the 15 corruptions (noise, blur, weather-like
 overlays, digital distortions) at 5 severities: enough to exercise the whole pipeline, not a benchmark.
 """
 
@@ -37,10 +37,12 @@ def synthetic_images(count: int, rng: np.random.Generator) -> tuple[np.ndarray, 
     rng.shuffle(labels)
     images = rng.normal(60, 25, size=(count, 32, 32, 3))
     for i, label in enumerate(labels):
-        side = int(rng.integers(10, 21))
-        top, left = rng.integers(0, 33 - side, size=2)
-        shade = PALETTE[label] * rng.uniform(0.7, 1.0) + rng.normal(0, 12, size=(side, side, 3))
-        images[i, top : top + side, left : left + side] = shade
+        # A distracting small square of any colour, then the class's larger square.
+        for colour, low, high in ((PALETTE[rng.integers(len(PALETTE))], 5, 9), (PALETTE[label], 9, 17)):
+            side = int(rng.integers(low, high))
+            top, left = rng.integers(0, 33 - side, size=2)
+            shade = colour * rng.uniform(0.55, 1.0) + rng.normal(0, 30, size=(side, side, 3))
+            images[i, top : top + side, left : left + side] = shade
     return np.clip(images, 0, 255).astype(np.uint8), labels.astype(np.int64)
 
 
