@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
+from .augment.augmix import normalize_pixels
 from .data.arrays import ArrayTensorDataset
 from .data.benchmark import Benchmark
 from .data.names import NOISE_PERTURBATIONS, SEVERITIES
@@ -64,13 +65,6 @@ class Predictions:
         )
 
 
-def normalize_batch(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """uint8 (B, 3, H, W) -> normalized float32, computed on the tensor's device."""
-    mean_t = torch.tensor(mean, device=images.device, dtype=torch.float32).view(1, -1, 1, 1)
-    std_t = torch.tensor(std, device=images.device, dtype=torch.float32).view(1, -1, 1, 1)
-    return (images.float() / 255.0 - mean_t) / std_t
-
-
 def select(dataset: Dataset, start: int, stop: int) -> Dataset:
     """Items ``start`` to ``stop`` of ``dataset`` (array datasets slice their arrays)."""
     if isinstance(dataset, ArrayTensorDataset):
@@ -118,7 +112,7 @@ def predict(
     batches = iterate_batches(dataset, batch_size, runtime)
     with eval_mode(model):
         for images, targets in tqdm(batches, total=total, desc=description, leave=False, disable=not runtime.show_progress):
-            inputs = runtime.to_input(normalize_batch(images.to(runtime.device), mean, std))
+            inputs = runtime.to_input(normalize_pixels(images.to(runtime.device), mean, std))
             with runtime.autocast():
                 logits = model(inputs)
             probs = torch.softmax(logits.float(), dim=1)

@@ -43,6 +43,14 @@ def to_normalized_tensor(
     return torch.from_numpy(np.ascontiguousarray(normalized.transpose(2, 0, 1)))
 
 
+def normalize_pixels(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """(B, C, H, W) on the 0-255 scale -> normalized float32, with ``to_normalized_tensor``'s
+    arithmetic: ``(x - 255 mean) / (255 std)`` in single precision."""
+    mean_255 = torch.tensor(mean, dtype=torch.float32, device=images.device) * 255.0
+    std_255 = torch.tensor(std, dtype=torch.float32, device=images.device) * 255.0
+    return (images.to(torch.float32) - mean_255.view(1, -1, 1, 1)).div_(std_255.view(1, -1, 1, 1))
+
+
 class Normalize:
     """Picklable preprocess: PIL image -> normalized float tensor (ToTensor + Normalize)."""
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import UserError
-from .augmix import CIFAR_MEAN, CIFAR_STD, AugMix, AugMixDraw, ChainStep
+from .augmix import CIFAR_MEAN, CIFAR_STD, AugMix, AugMixDraw, ChainStep, normalize_pixels
 from .ops import get_op
 from .tensor_ops import apply_tensor_op
 from .tensor_random import sample_beta, sample_dirichlet
@@ -202,14 +202,6 @@ class BatchedAugMix:
         if generator is None:
             generator = self.generator(images.device)
         return self.normalize(self.mix(images, self.draw(images.shape[0], generator)))
-
-
-def normalize_pixels(images: Tensor, mean: Sequence[float], std: Sequence[float]) -> Tensor:
-    """(B, C, H, W) on the 0-255 scale -> normalized float32, with ``to_normalized_tensor``'s
-    arithmetic: ``(x - 255 mean) / (255 std)`` in single precision."""
-    mean_255 = torch.tensor(mean, dtype=torch.float32, device=images.device) * 255.0
-    std_255 = torch.tensor(std, dtype=torch.float32, device=images.device) * 255.0
-    return (images.to(torch.float32) - mean_255.view(1, -1, 1, 1)).div_(std_255.view(1, -1, 1, 1))
 
 
 def check_image_batch(images: Tensor) -> None:

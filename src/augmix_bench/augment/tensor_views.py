@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .batched import BatchedAugMix, check_image_batch, normalize_pixels
+from .augmix import normalize_pixels
+from .batched import BatchedAugMix, check_image_batch
 from .views import PerSampleRandomDataset
 
 #: One batch's model input: a tensor, or the tuple of views (clean, aug1, aug2).
