@@ -169,11 +169,10 @@ def _configure_worker_logging(run_dir: Path, rank: int) -> None:
     )
 
 
-def _train_rank(config: dict[str, Any], run_dir: str, rank: RankInfo | None = None) -> dict[str, Any]:
+def _train_rank(config: dict[str, Any], run_dir: str, rank: RankInfo) -> dict[str, Any]:
     """One rank of a job: join the group, train, leave. Returns the results or the error text."""
     from .train import make_runtime, run_training
 
-    rank = rank or RankInfo(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ["LOCAL_RANK"]))
     cfg = OmegaConf.create(config)
     try:
         runtime = make_runtime(cfg.trainer, rank.rank, rank.world_size, rank.local_rank)
@@ -191,8 +190,10 @@ def _train_rank(config: dict[str, Any], run_dir: str, rank: RankInfo | None = No
 
 def _spawned_rank(config: dict[str, Any], run_dir: str) -> dict[str, Any]:
     """Entry point of a rank started by ``trainer.devices=N`` (elastic launcher, spawn)."""
-    _configure_worker_logging(Path(run_dir), int(os.environ["RANK"]))
-    return _train_rank(config, run_dir)
+    rank = launched_rank()
+    assert rank is not None, "the elastic launcher sets RANK, WORLD_SIZE, LOCAL_RANK and MASTER_*"
+    _configure_worker_logging(Path(run_dir), rank.rank)
+    return _train_rank(config, run_dir, rank)
 
 
 def spawn_ranks(config: dict[str, Any], run_dir: Path, devices: int) -> dict[str, Any]:
