@@ -18,8 +18,8 @@ from typing import Any
 
 import torch
 
+from augmix_bench.evaluation.runinfo import git_commit, versions
 from augmix_bench.files import atomic_write_json, atomic_write_text
-from augmix_bench.runinfo import git_commit, versions
 
 #: Where the committed benchmark results live.
 RESULTS_DIR = Path("results/benchmarks")

@@ -35,12 +35,13 @@ from hydra import compose, initialize_config_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from augmix_bench.allocator import keep_freed_memory  # noqa: E402
 from bench_report import markdown_table, write_report  # noqa: E402
 
-from augmix_bench.config_paths import config_dir  # noqa: E402
+from augmix_bench.allocator import keep_freed_memory  # noqa: E402
+from augmix_bench.config.build import make_runtime  # noqa: E402
+from augmix_bench.config.paths import config_dir  # noqa: E402
 from augmix_bench.models import MODELS  # noqa: E402
-from augmix_bench.train import Trainer, make_runtime  # noqa: E402
+from augmix_bench.training.loop import Trainer  # noqa: E402
 
 #: name -> (augmentation, batch multiplier, data pipeline)
 SETUPS: dict[str, tuple[str, int, str]] = {

@@ -3,6 +3,8 @@ project's own writers (so the loaders are tested against files they did not prod
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import pickle
 import subprocess
@@ -96,6 +98,26 @@ def run_cli(program: str, *args: str, cwd: Path, env: dict[str, str] | None = No
     if check and result.returncode != 0:
         raise AssertionError(f"{program} {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def run_in_process(program: str, *args: str) -> subprocess.CompletedProcess:
+    """Run a console script's entry point in this process (for config-only checks: ``--help``,
+    ``--cfg job``, refusals before any work), capturing its output and exit status."""
+    from augmix_bench import cli
+
+    entry = {"augmix-train": cli.train_main, "augmix-eval": cli.eval_main, "augmix-download": cli.download_main}
+    saved_argv = sys.argv
+    sys.argv = [program, *args]
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            entry[program]()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        sys.argv = saved_argv
+    return subprocess.CompletedProcess([program, *args], code, out.getvalue(), err.getvalue())
 
 
 #: Overrides that make a training run small enough for the test suite.

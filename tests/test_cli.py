@@ -5,21 +5,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import TINY_RUN, run_cli
+from conftest import TINY_RUN, run_cli, run_in_process
 from omegaconf import OmegaConf
 
 
 def test_help_works_from_any_folder(tmp_path: Path) -> None:
-    train = run_cli("augmix-train", "--help", cwd=tmp_path).stdout
+    train = run_cli("augmix-train", "--help", cwd=tmp_path).stdout  # a real process, from another folder
     assert train.startswith("augmix-train: train a model")
-    assert "model: allconv, densenet, densenet_bc, resnet50, resnext29, wrn40_2" in train
-    assert "augmentation: adversarial, augmix, augmix_no_jsd, autoaugment, cutmix, cutout, mixup, standard" in train
-    evaluation = run_cli("augmix-eval", "--help", cwd=tmp_path).stdout
+    assert "model: allconv, custom, densenet, densenet_bc, resnet50, resnext29, wrn40_2" in train
+    assert "augmentation: adversarial, augmix, augmix_no_jsd, autoaugment, cutmix, cutout, mixup, random_aa, random_aa_jsd, standard, transform" in train
+    evaluation = run_in_process("augmix-eval", "--help").stdout
     assert "augmix-eval" in evaluation and "checkpoint: ???" in evaluation
 
 
 def test_cfg_job_shows_the_paper_recipe(tmp_path: Path) -> None:
-    out = run_cli("augmix-train", "dataset=cifar10", "model=wrn40_2", "--cfg", "job", cwd=tmp_path).stdout
+    out = run_in_process("augmix-train", "dataset=cifar10", "model=wrn40_2", "--cfg", "job").stdout
     cfg = OmegaConf.create(out)
     assert cfg.trainer.epochs == 100 and cfg.trainer.batch_size == 128 and cfg.trainer.eval_batch_size == 1000
     assert (cfg.optim.lr, cfg.optim.momentum, cfg.optim.nesterov, cfg.optim.weight_decay) == (0.1, 0.9, True, 5e-4)
@@ -31,7 +31,7 @@ def test_cfg_job_shows_the_paper_recipe(tmp_path: Path) -> None:
 
 
 def test_overrides_reach_the_composed_config(tmp_path: Path) -> None:
-    out = run_cli("augmix-train", "optim.lr=0.2", "augmentation.jsd=false", "trainer.epochs=7", "--cfg", "job", cwd=tmp_path).stdout
+    out = run_in_process("augmix-train", "optim.lr=0.2", "augmentation.jsd=false", "trainer.epochs=7", "--cfg", "job").stdout
     cfg = OmegaConf.create(out)
     assert (cfg.optim.lr, cfg.augmentation.jsd, cfg.trainer.epochs) == (0.2, False, 7)
 
@@ -45,12 +45,12 @@ def one_line_error(result, program: str) -> str:
 
 
 def test_unknown_model_is_one_line(tmp_path: Path) -> None:
-    line = one_line_error(run_cli("augmix-train", "model=nosuchnet", cwd=tmp_path, check=False), "augmix-train")
+    line = one_line_error(run_in_process("augmix-train", "model=nosuchnet"), "augmix-train")
     assert "'nosuchnet'" in line and "wrn40_2" in line
 
 
 def test_unknown_choice_in_a_sweep_is_one_line(tmp_path: Path) -> None:
-    result = run_cli("augmix-train", "-m", "augmentation=augmix,nosuchaug", cwd=tmp_path, check=False)
+    result = run_in_process("augmix-train", "-m", "augmentation=augmix,nosuchaug")
     line = one_line_error(result, "augmix-train")
     assert "unknown augmentation 'nosuchaug'" in line and "standard" in line
 
@@ -64,7 +64,7 @@ def test_missing_data_is_one_line_naming_the_folder(tmp_path: Path) -> None:
 
 
 def test_missing_checkpoint_is_one_line(tmp_path: Path) -> None:
-    result = run_cli("augmix-eval", f"checkpoint={tmp_path / 'nope.pt'}", cwd=tmp_path, check=False)
+    result = run_in_process("augmix-eval", f"checkpoint={tmp_path / 'nope.pt'}")
     assert "does not exist" in one_line_error(result, "augmix-eval")
 
 

@@ -1,4 +1,4 @@
-"""The device-side training pipelines (trainer.data_pipeline=gpu, augmentation.device=gpu) on CPU tensors."""
+"""The device-side training pipelines (trainer.data_pipeline=gpu and hybrid) on CPU tensors."""
 
 from __future__ import annotations
 
@@ -17,13 +17,19 @@ from torch.utils.data import DistributedSampler
 from augmix_bench.augment import BatchedAugMix, RandomCropFlip, StandardViews
 from augmix_bench.augment.augmix import Normalize, to_normalized_tensor
 from augmix_bench.augment.tensor_views import PixelSamples, TensorCropFlip, TensorViews
+from augmix_bench.config.build import (
+    build_training_plan_from_config as build_training_plan,
+)
 from augmix_bench.data import CifarBenchmark
 from augmix_bench.data.arrays import ArrayImageDataset
-from augmix_bench.device_pipeline import DeviceArrayBatches
 from augmix_bench.errors import UserError
-from augmix_bench.pipeline import build_training_plan
 from augmix_bench.runtime import Runtime
-from augmix_bench.training_batches import LoaderBatches, build_training_batches, resolve_data_pipeline
+from augmix_bench.training.batches import (
+    LoaderBatches,
+    build_training_batches,
+    resolve_data_pipeline,
+)
+from augmix_bench.training.device_batches import DeviceArrayBatches
 
 CPU = torch.device("cpu")
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "augmentation"
@@ -168,17 +174,17 @@ def test_pipeline_choice_and_bad_values(cifar10_root: Path) -> None:
     for name in ("cutout", "autoaugment"):  # sample-level PIL/tensor transforms: no device twin
         plan = build_training_plan(OmegaConf.load(CONFIGS / f"{name}.yaml"), benchmark, seed=1)
         assert resolve_data_pipeline("auto", torch.device("cuda"), benchmark, plan) == "cpu"
-        with pytest.raises(UserError, match="this augmentation has no device implementation"):
-            build_training_batches(plan, benchmark, runtime(), "gpu", 32, 1)
-    with pytest.raises(UserError, match="data_pipeline='tpu' is invalid; choose from: auto, cpu, gpu"):
+        for choice in ("gpu", "hybrid"):
+            with pytest.raises(UserError, match=f"data_pipeline={choice} needs an augmentation with a tensor"):
+                resolve_data_pipeline(choice, CPU, benchmark, plan)
+    with pytest.raises(UserError, match="data_pipeline='tpu' is invalid; choose from: auto, cpu, hybrid, gpu"):
         resolve_data_pipeline("tpu", CPU, benchmark, augmix)
-    plan = build_training_plan({"name": "augmix", "device": "gpu"}, benchmark, seed=1)
-    assert plan.views_on_device and isinstance(plan.dataset, PixelSamples)
-    source = build_training_batches(plan, benchmark, runtime(), "cpu", 32, 1)
-    assert isinstance(source, LoaderBatches) and source.device_views is plan.tensor_views
-    assert isinstance(build_training_batches(plan, benchmark, runtime(), "gpu", 32, 1), DeviceArrayBatches)
-    with pytest.raises(UserError, match="augmentation.device='tpu' is invalid; choose from: cpu, gpu"):
-        build_training_plan({"name": "augmix", "device": "tpu"}, benchmark, seed=1)
+    assert resolve_data_pipeline("hybrid", CPU, benchmark, augmix) == "hybrid"
+    source = build_training_batches(augmix, benchmark, runtime(), "hybrid", 32, 1)
+    assert isinstance(source, LoaderBatches) and source.device_views is augmix.tensor_views
+    assert isinstance(source.dataset, PixelSamples)
+    assert build_training_batches(augmix, benchmark, runtime(), "cpu", 32, 1).device_views is None
+    assert isinstance(build_training_batches(augmix, benchmark, runtime(), "gpu", 32, 1), DeviceArrayBatches)
 
 
 @pytest.mark.slow
@@ -194,7 +200,7 @@ def test_cli_trains_with_the_gpu_pipeline_on_cpu(cifar10_root: Path, tmp_path: P
     assert 0 <= float(rows[0]["train_error"]) <= 100
     assert "data pipeline: gpu (trainer.data_pipeline=gpu)" in (run_dir / "train.log").read_text()
     config = yaml.safe_load((run_dir / ".hydra" / "config.yaml").read_text())
-    assert config["trainer"]["data_pipeline"] == "gpu" and config["augmentation"]["device"] == "cpu"
+    assert config["trainer"]["data_pipeline"] == "gpu" and "device" not in config["augmentation"]
 
 
 @pytest.mark.gpu

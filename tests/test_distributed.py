@@ -16,7 +16,7 @@ import torch.multiprocessing as mp
 from conftest import TINY_RUN, run_cli
 
 from augmix_bench.data import CifarBenchmark
-from augmix_bench.evaluate import Evaluator
+from augmix_bench.evaluation.suite import Evaluator
 from augmix_bench.models import build_model
 from augmix_bench.runtime import Runtime
 

@@ -15,10 +15,11 @@ from PIL import Image
 
 from augmix_bench import alexnet
 from augmix_bench.augment.spatial import RandomResizedCropFlip
-from augmix_bench.data import CORRUPTIONS, IMAGENET_PERTURBATIONS, ImageNetBenchmark, build_benchmark
+from augmix_bench.config.build import build_benchmark_from_config as build_benchmark
+from augmix_bench.data import CORRUPTIONS, IMAGENET_PERTURBATIONS, ImageNetBenchmark
 from augmix_bench.data.sources import IMAGENET_CORRUPTED
 from augmix_bench.errors import UserError
-from augmix_bench.evaluate import Evaluator
+from augmix_bench.evaluation.suite import Evaluator
 from augmix_bench.metrics import mce, relative_mce
 from augmix_bench.runtime import Runtime
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from augmix_bench.losses import jensen_shannon
-from augmix_bench.objectives import CrossEntropy, JensenShannonConsistency
+from augmix_bench.training.objectives import CrossEntropy, JensenShannonConsistency
 
 
 def approx(value: float):

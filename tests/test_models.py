@@ -11,10 +11,11 @@ import pytest
 import torch
 import torchvision
 from hydra import compose, initialize_config_dir
+from hydra.utils import get_object
 from omegaconf import OmegaConf
 from torch import nn
 
-from augmix_bench.config_paths import config_dir
+from augmix_bench.config.paths import config_dir
 from augmix_bench.errors import UserError
 from augmix_bench.models import MODELS, build_model
 from augmix_bench.models.allconv import SigmoidGELU
@@ -45,6 +46,7 @@ def model_config(name: str) -> dict:
     """The constructor arguments of ``configs/model/<name>.yaml``."""
     options = OmegaConf.to_container(OmegaConf.load(config_dir() / "model" / f"{name}.yaml"))
     assert options.pop("name") == name
+    assert options.pop("_target_") == f"augmix_bench.models.{name}"
     return options
 
 
@@ -75,7 +77,12 @@ def assert_close_to_scale(actual: torch.Tensor, expected: torch.Tensor, fraction
 
 def test_registry_holds_every_architecture_of_the_paper() -> None:
     assert set(MODELS) == {*CIFAR_MODELS, "resnet50"}
-    assert {p.stem for p in (config_dir() / "model").glob("*.yaml")} == set(MODELS)
+    configs = {p.stem: OmegaConf.load(p) for p in (config_dir() / "model").glob("*.yaml")}
+    assert set(configs) == {*MODELS, "custom"}  # custom: any _target_ from the command line
+    for name, builder in MODELS.items():
+        assert configs[name].name == name
+        assert configs[name]._target_ == f"augmix_bench.models.{name}"
+        assert get_object(configs[name]._target_) is builder
 
 
 @pytest.mark.parametrize(("name", "num_classes"), list(PARAMETER_COUNTS))

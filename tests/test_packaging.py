@@ -23,7 +23,7 @@ def test_wheel_contains_every_config_and_finds_them(tmp_path: Path) -> None:
         check=True, capture_output=True, timeout=300,
     )
     found = subprocess.run(
-        [sys.executable, "-c", "from augmix_bench.config_paths import config_dir; print(config_dir())"],
+        [sys.executable, "-c", "from augmix_bench.config.paths import config_dir; print(config_dir())"],
         env={"PYTHONPATH": str(target)}, cwd=tmp_path, capture_output=True, text=True, check=True,
     ).stdout.strip()
     assert Path(found) == target / "augmix_bench" / "configs"

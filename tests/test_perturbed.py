@@ -13,9 +13,13 @@ import torch
 from archive_server import ArchiveServer, md5, serve, tar_folder
 from conftest import TINY_RUN, run_cli, write_cifar
 
-from augmix_bench.data import CIFAR_PERTURBATIONS, CifarBenchmark, SyntheticCifarBenchmark
+from augmix_bench.data import (
+    CIFAR_PERTURBATIONS,
+    CifarBenchmark,
+    SyntheticCifarBenchmark,
+)
 from augmix_bench.errors import UserError
-from augmix_bench.evaluate import Evaluator
+from augmix_bench.evaluation.suite import Evaluator
 from augmix_bench.metrics import flip_probability, top5_distance
 from augmix_bench.runtime import Runtime
 

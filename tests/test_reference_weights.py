@@ -16,9 +16,9 @@ from conftest import run_cli
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
-from augmix_bench.config_paths import config_dir
+from augmix_bench.config.paths import config_dir
 from augmix_bench.errors import UserError
-from augmix_bench.eval_checkpoint import evaluate_checkpoint
+from augmix_bench.evaluation.checkpoint import evaluate_checkpoint
 from augmix_bench.metrics import rms_calibration_error
 from augmix_bench.models import build_model, load_reference_weights
 

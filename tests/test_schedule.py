@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from augmix_bench.errors import UserError
-from augmix_bench.schedule import LearningRateFactor, scaled_lr
+from augmix_bench.training.schedule import LearningRateFactor, scaled_lr
 
 
 def reference_cosine(step: int, total: int, lr: float = 0.1, floor: float = 1e-6) -> float:

@@ -15,8 +15,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from .allocator import keep_freed_memory
-from .config_paths import check_group_choices, config_dir
-from .distributed import is_secondary_launched_rank, secondary_rank_overrides
+from .config.paths import check_group_choices, config_dir
+from .config.resolvers import register_resolvers
+from .distributed.launch import is_secondary_launched_rank, secondary_rank_overrides
 from .errors import UserError
 
 log = logging.getLogger("augmix_bench")
@@ -39,6 +40,7 @@ def _reporting_errors(program: str, task: Callable[[DictConfig], Any]) -> Callab
 
 def _run_hydra(program: str, config_name: str, task: Callable[[DictConfig], Any]) -> None:
     keep_freed_memory()
+    register_resolvers()
     try:
         check_group_choices(config_name, sys.argv[1:])
     except UserError as exc:
@@ -47,7 +49,7 @@ def _run_hydra(program: str, config_name: str, task: Callable[[DictConfig], Any]
     if config_name == "train" and is_secondary_launched_rank():
         sys.argv.extend(secondary_rank_overrides())
     if config_name == "eval":
-        from .eval_checkpoint import open_run_keys
+        from .evaluation.checkpoint import open_run_keys
 
         sys.argv[1:] = open_run_keys(sys.argv[1:])
     main = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=config_name)
@@ -55,8 +57,8 @@ def _run_hydra(program: str, config_name: str, task: Callable[[DictConfig], Any]
 
 
 def _train_task(cfg: DictConfig) -> dict[str, Any]:
-    from .distributed import launch_training
-    from .results import append_index, headline
+    from .distributed.launch import launch_training
+    from .evaluation.results import append_index, headline
 
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
@@ -75,7 +77,7 @@ def _train_task(cfg: DictConfig) -> dict[str, Any]:
 
 
 def _eval_task(cfg: DictConfig) -> dict[str, Any]:
-    from .eval_checkpoint import evaluate_checkpoint
+    from .evaluation.checkpoint import evaluate_checkpoint
 
     overrides = list(HydraConfig.get().overrides.task)
     results, output = evaluate_checkpoint(cfg, overrides)
@@ -89,11 +91,10 @@ def _eval_task(cfg: DictConfig) -> dict[str, Any]:
 
 
 def _download_task(cfg: DictConfig) -> None:
-    from .data import build_benchmark
-    from .train import dataset_options
+    from .config.build import build_benchmark_from_config
 
     parts = list(cfg.parts)
-    benchmark = build_benchmark(dataset_options(cfg.dataset))
+    benchmark = build_benchmark_from_config(cfg.dataset)
     benchmark.prepare(parts, download=True, progress=bool(cfg.progress))
     log.info("%s %s ready in %s", benchmark.name, ", ".join(parts), benchmark.root)
 

@@ -80,6 +80,39 @@ class AugMixDraw:
     chains: tuple[tuple[ChainStep, ...], ...]
 
 
+def check_chain_options(severity: float, depth: int, fill: int) -> None:
+    """Refuse op-chain settings outside their ranges (a ``UserError`` naming the accepted ones)."""
+    if not 0.1 < severity <= 10:
+        raise UserError(f"augmentation.severity={severity} is out of range; accepted: (0.1, 10]")
+    if depth == 0 or depth < -1:
+        raise UserError(f"augmentation.depth={depth} is invalid; accepted: -1 (random 1-3) or >= 1")
+    if not 0 <= fill <= 255:
+        raise UserError(f"augmentation.fill={fill} is invalid; accepted: 0-255")
+
+
+def draw_chain(
+    rng: RandomSource, specs: Sequence[OpSpec], depth: int, severity: float
+) -> tuple[ChainStep, ...]:
+    """Draw one op chain in the reference's order: its length (1-3 when ``depth`` is -1), then
+    per op its index, level ``Uniform(0.1, severity)`` (ops that use one) and sign (signed ops)."""
+    integers = rng.integers if isinstance(rng, np.random.Generator) else rng.randint
+    length = depth if depth > 0 else int(integers(1, 4))
+    steps = []
+    for _ in range(length):
+        spec = specs[int(integers(0, len(specs)))]
+        level = float(rng.uniform(0.1, severity)) if spec.uses_level else None
+        negate = bool(rng.uniform() > 0.5) if spec.signed else False
+        steps.append(ChainStep(spec.name, level, negate))
+    return tuple(steps)
+
+
+def apply_chain(img: Image.Image, chain: Sequence[ChainStep], fill: int = 0) -> Image.Image:
+    """``img`` through every op of ``chain`` in turn."""
+    for step in chain:
+        img = apply_op(img, step.op, step.level or 0.0, step.negate, fill)
+    return img
+
+
 class AugMix:
     """AugmentAndMix: PIL image -> normalized float tensor (C, H, W).
 
@@ -110,16 +143,11 @@ class AugMix:
         fill: int = 0,
         seed: int | None = None,
     ) -> None:
-        if not 0.1 < severity <= 10:
-            raise UserError(f"augmentation.severity={severity} is out of range; accepted: (0.1, 10]")
+        check_chain_options(severity, depth, fill)
         if width < 1:
             raise UserError(f"augmentation.width={width} is invalid; accepted: an integer >= 1")
-        if depth == 0 or depth < -1:
-            raise UserError(f"augmentation.depth={depth} is invalid; accepted: -1 (random 1-3) or >= 1")
         if alpha <= 0:
             raise UserError(f"augmentation.alpha={alpha} is invalid; accepted: a number > 0")
-        if not 0 <= fill <= 255:
-            raise UserError(f"augmentation.fill={fill} is invalid; accepted: 0-255")
         self.severity = float(severity)
         self.width = int(width)
         self.depth = int(depth)
@@ -158,29 +186,16 @@ class AugMix:
         draws exactly.
         """
         rng = self.rng if rng is None else rng
-        integers = rng.integers if isinstance(rng, np.random.Generator) else rng.randint
         weights = np.float32(rng.dirichlet([self.alpha] * self.width))
         skip = float(np.float32(rng.beta(self.alpha, self.alpha)))
-        chains = []
-        for _ in range(self.width):
-            depth = self.depth if self.depth > 0 else int(integers(1, 4))
-            steps = []
-            for _ in range(depth):
-                spec = self._specs[int(integers(0, len(self._specs)))]
-                level = float(rng.uniform(0.1, self.severity)) if spec.uses_level else None
-                negate = bool(rng.uniform() > 0.5) if spec.signed else False
-                steps.append(ChainStep(spec.name, level, negate))
-            chains.append(tuple(steps))
-        return AugMixDraw(weights=weights, skip=skip, chains=tuple(chains))
+        chains = tuple(draw_chain(rng, self._specs, self.depth, self.severity) for _ in range(self.width))
+        return AugMixDraw(weights=weights, skip=skip, chains=chains)
 
     def mix(self, img: Image.Image, draw: AugMixDraw) -> np.ndarray:
         """The mixed image for ``draw``, as float32 HWC on the 0-255 scale (not normalized)."""
         mix = np.zeros((img.size[1], img.size[0], 3), dtype=np.float32)
         for weight, chain in zip(draw.weights, draw.chains, strict=True):
-            chained = img
-            for step in chain:
-                chained = apply_op(chained, step.op, step.level or 0.0, step.negate, self.fill)
-            mix += weight * np.asarray(chained, dtype=np.float32)
+            mix += weight * np.asarray(apply_chain(img, chain, self.fill), dtype=np.float32)
         clean = np.asarray(img, dtype=np.float32)
         return np.float32(1.0 - draw.skip) * clean + np.float32(draw.skip) * mix
 

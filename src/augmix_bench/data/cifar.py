@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from torch.utils.data import Dataset
 
+from ..augment.augmix import CIFAR_MEAN, CIFAR_STD
 from ..augment.spatial import RandomCropFlip
 from ..augment.views import SpatialTransform
 from ..errors import UserError
@@ -47,7 +48,8 @@ class CifarBenchmark(Benchmark):
             ``CIFAR-100-C``.
         variant: ``cifar10`` or ``cifar100``.
         name: the dataset's name in configs and results (defaults to ``variant``).
-        mean, std: normalization; crop_padding: the training crop's zero padding.
+        mean, std: normalization (None: ``CIFAR_MEAN`` / ``CIFAR_STD``).
+        crop_padding: the training crop's zero padding.
         url, md5: source of the clean archive (default: torchvision's).
         corruptions_url, corruptions_md5, perturbations_url, perturbations_md5: sources of the -C and
             -P archives (default: the Zenodo releases of ``sources.py``), for mirrors.
@@ -60,8 +62,8 @@ class CifarBenchmark(Benchmark):
         root: str | Path,
         variant: str = "cifar10",
         name: str | None = None,
-        mean: Sequence[float] = (0.5, 0.5, 0.5),
-        std: Sequence[float] = (0.5, 0.5, 0.5),
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
         crop_padding: int = 4,
         url: str | None = None,
         md5: str | None = None,
@@ -76,8 +78,8 @@ class CifarBenchmark(Benchmark):
         self.variant = variant
         self.name = name or variant
         self.num_classes = CIFAR_LAYOUTS[variant].num_classes
-        self.mean = tuple(mean)
-        self.std = tuple(std)
+        self.mean = tuple(CIFAR_MEAN if mean is None else mean)
+        self.std = tuple(CIFAR_STD if std is None else std)
         self.crop_padding = crop_padding
         self.sources = {
             "clean": mirrored(CIFAR_CLEAN[variant], url, md5),

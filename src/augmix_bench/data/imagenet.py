@@ -30,7 +30,12 @@ from .benchmark import Benchmark, PerturbedSequences
 from .download import install_archive
 from .image_folders import IMAGE_SUFFIXES, ImageFileDataset, class_folders, scan_files
 from .names import IMAGENET_PERTURBATIONS, SEVERITIES
-from .sources import IMAGENET_CORRUPTED, IMAGENET_INSTRUCTIONS, IMAGENET_P_INSTRUCTIONS, Archive
+from .sources import (
+    IMAGENET_CORRUPTED,
+    IMAGENET_INSTRUCTIONS,
+    IMAGENET_P_INSTRUCTIONS,
+    Archive,
+)
 from .videos import VIDEO_SUFFIXES, VideoFramesDataset
 
 #: Folder names of the released benchmarks under ``dataset.root``.
@@ -51,7 +56,7 @@ class ImageNetBenchmark(Benchmark):
         folder: the folder under ``root`` that holds ``train/`` and ``val/``.
         image_size: the training crop and the evaluation centre crop (224 in the reference).
         resize_size: the shorter side clean evaluation images are resized to before the crop (256).
-        mean, std: normalization.
+        mean, std: normalization (None: ``IMAGENET_MEAN`` / ``IMAGENET_STD``).
         corruptions_url: a folder URL holding the ImageNet-C archives (noise.tar, blur.tar,
             weather.tar, digital.tar), for mirrors; default Zenodo record 2235448.
         corruptions_md5: md5 per archive name (``noise``, ...) replacing the recorded ones.
@@ -66,8 +71,8 @@ class ImageNetBenchmark(Benchmark):
         folder: str = "imagenet",
         image_size: int = 224,
         resize_size: int = 256,
-        mean: Sequence[float] = IMAGENET_MEAN,
-        std: Sequence[float] = IMAGENET_STD,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
         corruptions_url: str | None = None,
         corruptions_md5: Mapping[str, str] | None = None,
     ) -> None:
@@ -76,8 +81,8 @@ class ImageNetBenchmark(Benchmark):
         self.folder = self.root / folder
         self.image_size = int(image_size)
         self.resize_size = int(resize_size)
-        self.mean = tuple(mean)
-        self.std = tuple(std)
+        self.mean = tuple(IMAGENET_MEAN if mean is None else mean)
+        self.std = tuple(IMAGENET_STD if std is None else std)
         unknown = sorted(set(corruptions_md5 or {}) - set(IMAGENET_CORRUPTED))
         if unknown:
             raise UserError(

@@ -119,8 +119,8 @@ class SyntheticCifarBenchmark(CifarBenchmark):
         train_size: int = 5000,
         test_size: int = 1000,
         seed: int = 0,
-        mean: Sequence[float] = (0.5, 0.5, 0.5),
-        std: Sequence[float] = (0.5, 0.5, 0.5),
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
         crop_padding: int = 4,
     ) -> None:
         super().__init__(root, "cifar10", name, mean, std, crop_padding)

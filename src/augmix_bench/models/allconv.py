@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .init import reference_init
+from .registry import register_model
 
 #: Channels of the first and second stage.
 STAGE_WIDTHS: tuple[int, int] = (96, 192)
@@ -74,6 +75,7 @@ class AllConvNet(nn.Module):
         return self.classifier(torch.flatten(self.features(x), 1))
 
 
+@register_model
 def allconv(num_classes: int = 10) -> AllConvNet:
     """The AllConvNet of the AugMix paper (1,409,674 / 1,427,044 parameters for 10 / 100 classes)."""
     return AllConvNet(num_classes=num_classes)

@@ -20,6 +20,7 @@ from torch.nn import functional as F
 
 from ..errors import UserError
 from .init import reference_init
+from .registry import register_model
 
 #: Channels of a bottleneck's 1x1 conv, in multiples of the growth rate.
 BOTTLENECK_WIDTH = 4
@@ -126,6 +127,7 @@ class DenseNet(nn.Module):
         return self.fc(torch.flatten(F.avg_pool2d(out, FINAL_POOL), 1))
 
 
+@register_model
 def densenet(
     num_classes: int = 10,
     growth_rate: int = 12,
@@ -137,6 +139,7 @@ def densenet(
     return DenseNet(growth_rate, depth, reduction, bottleneck, num_classes)
 
 
+@register_model
 def densenet_bc(
     num_classes: int = 10,
     growth_rate: int = 12,

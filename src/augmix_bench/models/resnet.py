@@ -16,6 +16,7 @@ from torchvision.models import ResNet50_Weights
 
 from ..checkpoint import load_checkpoint
 from ..errors import UserError
+from .registry import register_model
 from .state_dict import load_fitting_state_dict
 
 
@@ -32,6 +33,7 @@ def cached_weights_file(weights: ResNet50_Weights) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(weights.url).path).name
 
 
+@register_model
 def resnet50(num_classes: int = 1000, weights: str | None = None) -> nn.Module:
     """torchvision's ResNet-50 (25,557,032 parameters for 1000 classes), randomly initialized as there,
     or holding the torchvision ``weights`` of that name if their file is in the torch hub cache.

@@ -15,6 +15,7 @@ from torch.nn import functional as F
 
 from ..errors import UserError
 from .init import reference_init
+from .registry import register_model
 
 #: Output channels of a block relative to its ``planes``.
 EXPANSION = 4
@@ -114,6 +115,7 @@ class CifarResNeXt(nn.Module):
         return self.classifier(torch.flatten(self.avgpool(x), 1))
 
 
+@register_model
 def resnext29(num_classes: int = 10, cardinality: int = 4, base_width: int = 32) -> CifarResNeXt:
     """ResNeXt-29 of the AugMix paper, 4 x 32 by default (6,807,882 / 6,900,132 parameters)."""
     return CifarResNeXt(cardinality, base_width, num_classes)

@@ -10,6 +10,7 @@ from torch import nn
 
 from ..errors import UserError
 from .init import reference_init
+from .registry import register_model
 
 
 class BasicBlock(nn.Module):
@@ -89,6 +90,7 @@ class WideResNet(nn.Module):
         return self.fc(out)
 
 
+@register_model
 def wrn40_2(
     num_classes: int = 10, depth: int = 40, widen_factor: int = 2, dropout: float = 0.0
 ) -> WideResNet:

@@ -4,9 +4,11 @@
 the keys the user overrode on the command line (``dataset.root``, ``eval.*``,
 ``trainer.num_workers``, ...) replace the checkpoint's values.
 
-``checkpoint_format=reference`` (written by the AugMix reference implementation): the checkpoint
-holds only weights, so ``model=`` and ``dataset=`` come from the command line, and the composed
-eval config is what the evaluation uses and what ``results.json`` records.
+``checkpoint_format=reference`` (written by the AugMix reference implementation) and
+``checkpoint_format=state_dict`` (a bare ``state_dict``, e.g. a torchvision or timm model's
+weights): the file holds only weights, so ``model=`` and ``dataset=`` come from the command line
+(any ``model=custom model._target_=...`` included), and the composed eval config is what the
+evaluation uses and what ``results.json`` records.
 """
 
 from __future__ import annotations
@@ -20,20 +22,24 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from .checkpoint import load_checkpoint
-from .config_paths import group_options
-from .data import build_benchmark
-from .errors import UserError
-from .evaluate import Evaluator, check_suites, required_parts
-from .models import build_model, load_reference_weights
-from .models.state_dict import load_fitting_state_dict
+from ..checkpoint import load_checkpoint
+from ..config.build import (
+    build_benchmark_from_config,
+    build_model_from_config,
+    make_runtime,
+)
+from ..config.paths import group_options
+from ..errors import UserError
+from ..models import load_reference_weights
+from ..models.state_dict import load_fitting_state_dict
 from .results import assemble_results, write_results
-from .train import dataset_options, make_runtime, model_options
+from .suite import Evaluator, check_suites, required_parts
 
 #: Keys of the eval config that describe the invocation, not the evaluated run.
 INVOCATION_KEYS: tuple[str, ...] = ("checkpoint", "checkpoint_format", "output")
-#: Values of ``checkpoint_format``: saved by ``augmix-train``, or by the AugMix reference implementation.
-CHECKPOINT_FORMATS: tuple[str, ...] = ("native", "reference")
+#: Values of ``checkpoint_format``: saved by ``augmix-train``, by the AugMix reference implementation,
+#: or a bare ``state_dict`` (e.g. a torchvision or timm model's weights).
+CHECKPOINT_FORMATS: tuple[str, ...] = ("native", "reference", "state_dict")
 
 
 #: Config nodes whose keys a native checkpoint defines; the eval config cannot list them in advance.
@@ -103,8 +109,9 @@ def native_setup(cfg: DictConfig, state: dict[str, Any], overrides: Sequence[str
     return EvaluationSetup(evaluation_config(cfg, state, overrides), None, state.get("train_seconds"))
 
 
-def reference_setup(cfg: DictConfig, state: dict[str, Any]) -> EvaluationSetup:
-    """A checkpoint of the reference implementation: model and dataset from the command line.
+def weights_only_setup(cfg: DictConfig, state: dict[str, Any]) -> EvaluationSetup:
+    """A checkpoint holding only weights (reference or bare state dict): model and dataset from
+    the command line.
 
     The run's augmentation and seed are unknown (null); its epochs are the checkpoint's ``epoch``
     (the reference counts from 0) plus one, when present.
@@ -113,7 +120,9 @@ def reference_setup(cfg: DictConfig, state: dict[str, Any]) -> EvaluationSetup:
     if missing:
         choices = "; ".join(f"{group}: {', '.join(group_options(group))}" for group in missing)
         needed = " and ".join(f"{group}=<name>" for group in missing)
-        raise UserError(f"checkpoint_format=reference needs {needed} on the command line ({choices})")
+        raise UserError(
+            f"checkpoint_format={cfg.checkpoint_format} needs {needed} on the command line ({choices})"
+        )
     epoch = state.get("epoch")
     identity = {
         "dataset": cfg.dataset.name,
@@ -134,19 +143,19 @@ def evaluate_checkpoint(cfg: DictConfig, overrides: Sequence[str]) -> tuple[dict
     state = load_checkpoint(checkpoint)
     if not isinstance(state, dict):
         raise UserError(f"checkpoint {checkpoint} holds a {type(state).__name__}, not a dict")
-    reference = cfg.checkpoint_format == "reference"
-    setup = reference_setup(cfg, state) if reference else native_setup(cfg, state, overrides)
+    native = cfg.checkpoint_format == "native"
+    setup = native_setup(cfg, state, overrides) if native else weights_only_setup(cfg, state)
     run_cfg = setup.config
     suites = list(run_cfg.eval.suites)
     check_suites(suites)
     runtime = make_runtime(run_cfg.trainer)
-    benchmark = build_benchmark(dataset_options(run_cfg.dataset))
+    benchmark = build_benchmark_from_config(run_cfg.dataset)
     benchmark.prepare(required_parts(suites), bool(run_cfg.dataset.download))
-    model = build_model(run_cfg.model.name, benchmark.num_classes, **model_options(run_cfg.model))
-    if reference:
+    model = build_model_from_config(run_cfg.model, benchmark.num_classes)
+    if cfg.checkpoint_format == "reference":
         load_reference_weights(model, state, run_cfg.model.name)
     else:
-        load_fitting_state_dict(model, state["model"], run_cfg.model.name)
+        load_fitting_state_dict(model, state["model"] if native else state, run_cfg.model.name)
     model.to(runtime.device)
     evaluator = Evaluator(benchmark, runtime, int(run_cfg.trainer.eval_batch_size), run_cfg.eval.limit)
     start = time.perf_counter()

@@ -15,13 +15,13 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
-from .augment.augmix import normalize_pixels
-from .data.arrays import ArrayTensorDataset
-from .data.benchmark import Benchmark
-from .data.names import NOISE_PERTURBATIONS, SEVERITIES
-from .distributed import gather_objects, shard_bounds
-from .errors import UserError
-from .metrics import (
+from ..augment.augmix import normalize_pixels
+from ..data.arrays import ArrayTensorDataset
+from ..data.benchmark import Benchmark
+from ..data.names import NOISE_PERTURBATIONS, SEVERITIES
+from ..distributed.collectives import gather_objects, shard_bounds
+from ..errors import UserError
+from ..metrics import (
     corruption_errors,
     error_rate,
     flip_probability,
@@ -31,7 +31,7 @@ from .metrics import (
     rms_calibration_error,
     top5_distance,
 )
-from .runtime import Runtime, eval_mode
+from ..runtime import Runtime, eval_mode
 
 #: Evaluation suites that ``eval.suites`` may select.
 SUITES: tuple[str, ...] = ("clean", "corruptions", "perturbations")

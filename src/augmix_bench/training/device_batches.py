@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import DistributedSampler
 
-from .augment.tensor_views import Inputs, TensorCropFlip, TensorViews
+from ..augment.tensor_views import Inputs, TensorCropFlip, TensorViews
 
 #: Training batches whose views are made in one call on the device (amortizes kernel launches).
 BATCHES_PER_CALL = 16

@@ -18,19 +18,18 @@ import logging
 import os
 import sys
 import uuid
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 import torch.distributed as dist
 from omegaconf import DictConfig, OmegaConf
 
-from .errors import UserError
+from ..errors import UserError
+from .collectives import broadcast_object
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 #: Environment variables that a distributed launcher (torchrun, submitit's export) sets.
 _LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
@@ -93,71 +92,6 @@ def init_process_group(device: torch.device) -> None:
     dist.init_process_group(backend_for(device), device_id=device if device.type == "cuda" else None)
 
 
-def is_distributed() -> bool:
-    """Whether a process group with more than one rank is active."""
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-
-
-def broadcast_object(value: T, source: int = 0) -> T:
-    """``value`` as rank ``source`` has it, on every rank (itself when not distributed)."""
-    if not is_distributed():
-        return value
-    holder = [value]
-    dist.broadcast_object_list(holder, src=source)
-    return holder[0]
-
-
-def gather_objects(value: T) -> list[T]:
-    """Every rank's ``value``, in rank order (``[value]`` when not distributed)."""
-    if not is_distributed():
-        return [value]
-    gathered: list[Any] = [None] * dist.get_world_size()
-    dist.all_gather_object(gathered, value)
-    return gathered
-
-
-def main_first(fn: Callable[[], T]) -> T:
-    """Run ``fn`` on rank 0, then on the other ranks (e.g. a download, then a check).
-
-    A ``UserError`` on rank 0 is raised on every rank, so no rank waits forever.
-    """
-    if not is_distributed():
-        return fn()
-    error = None
-    result = None
-    if dist.get_rank() == 0:
-        try:
-            result = fn()
-        except UserError as exc:
-            error = str(exc)
-    error = broadcast_object(error)
-    if error is not None:
-        raise UserError(error)
-    if dist.get_rank() != 0:
-        result = fn()
-    return result  # type: ignore[return-value]
-
-
-def shard_bounds(length: int, rank: int, world_size: int) -> tuple[int, int]:
-    """The contiguous slice [start, stop) of ``length`` items that ``rank`` evaluates."""
-    return length * rank // world_size, length * (rank + 1) // world_size
-
-
-def sum_across_ranks(values: Sequence[float], device: torch.device) -> list[float]:
-    """Element-wise sums of ``values`` over all ranks."""
-    tensor = torch.tensor(list(values), dtype=torch.float64, device=device)
-    if is_distributed():
-        dist.all_reduce(tensor)
-    return tensor.tolist()
-
-
-def sync_buffers(model: torch.nn.Module) -> None:
-    """Copy rank 0's buffers (BatchNorm statistics) to every rank, so all evaluate one model."""
-    if is_distributed():
-        for buffer in model.buffers():
-            dist.broadcast(buffer, 0)
-
-
 def _configure_worker_logging(run_dir: Path, rank: int) -> None:
     level = logging.INFO if rank == 0 else logging.WARNING
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
@@ -171,7 +105,8 @@ def _configure_worker_logging(run_dir: Path, rank: int) -> None:
 
 def _train_rank(config: dict[str, Any], run_dir: str, rank: RankInfo) -> dict[str, Any]:
     """One rank of a job: join the group, train, leave. Returns the results or the error text."""
-    from .train import make_runtime, run_training
+    from ..config.build import make_runtime
+    from ..training.loop import run_training
 
     cfg = OmegaConf.create(config)
     try:
@@ -219,7 +154,8 @@ def launch_training(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
 
     Returns the results on the process that holds rank 0 (None on the other ranks).
     """
-    from .train import make_runtime, run_training
+    from ..config.build import make_runtime
+    from ..training.loop import run_training
 
     devices = int(cfg.trainer.devices)
     if devices < 1:

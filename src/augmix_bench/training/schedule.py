@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .errors import UserError
+from ..errors import UserError
 
 SCHEDULES: tuple[str, ...] = ("cosine", "step")
 

@@ -1,12 +1,13 @@
-"""Where training batches come from: ``trainer.data_pipeline`` and ``augmentation.device``.
+"""Where training batches come from: ``trainer.data_pipeline``, the one setting that says where
+the training views are made (resolved once, by ``resolve_data_pipeline``).
 
 - ``cpu`` (the reference's way): a ``DataLoader`` whose workers run the training plan's
   per-sample dataset (PIL ops); each process reads its shard through a ``DistributedSampler``.
-  With ``augmentation.device=gpu`` the workers only decode, flip and crop, and the views are made
-  a batch at a time on the training device (``TensorViews``).
+- ``hybrid``: the workers only decode, flip and crop; the views are made a batch at a time on
+  the training device (``TensorViews``). Any dataset, augmentations with a tensor twin.
 - ``gpu``: the whole pipeline on the device for in-memory datasets (``DeviceArrayBatches``).
 - ``auto``: ``gpu`` when training on CUDA with an in-memory dataset whose spatial augmentation
-  has a tensor twin (CIFAR), else ``cpu``.
+  has a tensor twin (CIFAR) and an augmentation with a tensor twin, else ``cpu``.
 
 Every source yields ``(inputs, targets)`` in the structure the objective expects, has a length
 (batches per epoch) and ``set_epoch``.
@@ -21,17 +22,17 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from .augment.spatial import RandomCropFlip
-from .augment.tensor_views import Inputs, TensorCropFlip, TensorViews
-from .augment.views import PerSampleRandomDataset
-from .data.benchmark import Benchmark
-from .device_pipeline import DeviceArrayBatches, epoch_generator
-from .errors import UserError
-from .pipeline import TrainingPlan
-from .runtime import Runtime
+from ..augment.spatial import RandomCropFlip
+from ..augment.tensor_views import Inputs, PixelSamples, TensorCropFlip, TensorViews
+from ..augment.views import PerSampleRandomDataset
+from ..data.benchmark import Benchmark
+from ..errors import UserError
+from ..runtime import Runtime
+from .device_batches import DeviceArrayBatches, epoch_generator
+from .plans import TrainingPlan
 
 #: Accepted values of ``trainer.data_pipeline``.
-DATA_PIPELINES: tuple[str, ...] = ("auto", "cpu", "gpu")
+DATA_PIPELINES: tuple[str, ...] = ("auto", "cpu", "hybrid", "gpu")
 
 
 class BatchSource(Protocol):
@@ -55,7 +56,7 @@ class LoaderBatches:
     """The ``cpu`` pipeline: a ``DataLoader`` over ``dataset`` with a ``DistributedSampler``.
 
     When ``device_views`` is given, ``dataset`` yields uint8 pixels and every batch is moved to
-    ``runtime.device`` and turned into views there (``augmentation.device=gpu``).
+    ``runtime.device`` and turned into views there (the ``hybrid`` pipeline).
     """
 
     def __init__(
@@ -103,19 +104,29 @@ class LoaderBatches:
 
 
 def resolve_data_pipeline(choice: str, device: torch.device, benchmark: Benchmark, plan: TrainingPlan) -> str:
-    """``cpu`` or ``gpu`` for ``trainer.data_pipeline=choice`` on ``device``.
+    """``cpu``, ``hybrid`` or ``gpu`` for ``trainer.data_pipeline=choice`` on ``device``.
 
     ``auto`` picks ``gpu`` only on CUDA, for an in-memory dataset and an augmentation with a tensor
-    implementation (AugMix, standard, Mixup, CutMix, adversarial); Cutout and AutoAugment* stay on
-    the ``cpu`` pipeline.
+    implementation (AugMix, standard, Mixup, CutMix, adversarial), else ``cpu``. An explicit choice
+    the dataset or augmentation cannot run is refused in one line.
     """
     if choice not in DATA_PIPELINES:
         accepted = ", ".join(DATA_PIPELINES)
         raise UserError(f"trainer.data_pipeline={choice!r} is invalid; choose from: {accepted}")
-    if choice != "auto":
-        return choice
-    usable = device.type == "cuda" and has_device_pipeline(benchmark) and plan.tensor_views is not None
-    return "gpu" if usable else "cpu"
+    if choice == "auto":
+        usable = device.type == "cuda" and has_device_pipeline(benchmark) and plan.tensor_views is not None
+        return "gpu" if usable else "cpu"
+    if choice != "cpu" and plan.tensor_views is None:
+        raise UserError(
+            f"trainer.data_pipeline={choice} needs an augmentation with a tensor implementation "
+            "(augmix, standard, mixup, cutmix, adversarial); use trainer.data_pipeline=cpu"
+        )
+    if choice == "gpu" and not has_device_pipeline(benchmark):
+        raise UserError(
+            f"trainer.data_pipeline=gpu needs an in-memory dataset with flip/crop augmentation "
+            f"(cifar10, cifar100), not {benchmark.name!r}; use trainer.data_pipeline=hybrid or cpu"
+        )
+    return choice
 
 
 def has_device_pipeline(benchmark: Benchmark) -> bool:
@@ -131,19 +142,14 @@ def build_training_batches(
     batch_size: int,
     seed: int,
 ) -> BatchSource:
-    """The training batches of ``plan`` for ``trainer.data_pipeline=pipeline``."""
+    """The training batches of ``plan`` for a resolved pipeline (``resolve_data_pipeline``)."""
     batch_size, seed = int(batch_size), int(seed)
-    resolved = resolve_data_pipeline(pipeline, runtime.device, benchmark, plan)
-    if resolved == "cpu":
-        views = plan.tensor_views if plan.views_on_device else None
-        return LoaderBatches(plan.dataset, batch_size, seed, runtime, views)
-    if not has_device_pipeline(benchmark):
-        raise UserError(
-            f"trainer.data_pipeline=gpu needs an in-memory dataset with flip/crop augmentation "
-            f"(cifar10, cifar100), not {benchmark.name!r}; use trainer.data_pipeline=cpu"
-        )
-    if plan.tensor_views is None:
-        raise UserError("this augmentation has no device implementation; use trainer.data_pipeline=cpu")
+    if pipeline == "cpu":
+        return LoaderBatches(plan.dataset, batch_size, seed, runtime)
+    assert plan.tensor_views is not None, "resolve_data_pipeline refuses device pipelines without tensor views"
+    if pipeline == "hybrid":
+        pixels = PixelSamples(benchmark.train_set(), benchmark.train_spatial(), seed)
+        return LoaderBatches(pixels, batch_size, seed, runtime, plan.tensor_views)
     images, labels = benchmark.train_arrays()  # type: ignore[attr-defined]
     spatial = benchmark.train_spatial()
     return DeviceArrayBatches(

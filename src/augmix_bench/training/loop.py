@@ -19,19 +19,27 @@ from omegaconf import DictConfig, OmegaConf
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from .checkpoint import load_checkpoint, restore_rng_state, rng_state, save_checkpoint, seed_everything
-from .data import build_benchmark
-from .distributed import main_first, sum_across_ranks, sync_buffers
-from .errors import UserError
-from .evaluate import Evaluator, check_suites, required_parts
-from .files import atomic_write_text
-from .models import build_model
+from ..checkpoint import (
+    load_checkpoint,
+    restore_rng_state,
+    rng_state,
+    save_checkpoint,
+    seed_everything,
+)
+from ..config.build import (
+    build_benchmark_from_config,
+    build_model_from_config,
+    build_training_plan_from_config,
+)
+from ..distributed.collectives import main_first, sum_across_ranks, sync_buffers
+from ..errors import UserError
+from ..evaluation.results import assemble_results, write_results
+from ..evaluation.suite import Evaluator, check_suites, required_parts
+from ..files import atomic_write_text
+from ..runtime import Runtime
+from .batches import build_training_batches, resolve_data_pipeline
 from .objectives import Inputs, Objective
-from .pipeline import build_training_plan
-from .results import assemble_results, write_results
-from .runtime import Runtime, check_precision, resolve_device
 from .schedule import LearningRateFactor, build_sgd, scaled_lr
-from .training_batches import build_training_batches, resolve_data_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -71,33 +79,6 @@ class EpochStats:
     def images_per_second(self) -> float:
         """Training samples (not views) per second."""
         return self.images / self.seconds if self.seconds > 0 else 0.0
-
-
-def model_options(model_cfg: DictConfig | dict) -> dict[str, Any]:
-    """Constructor overrides of a ``model`` config (everything except ``name``)."""
-    options = OmegaConf.to_container(model_cfg, resolve=True) if isinstance(model_cfg, DictConfig) else dict(model_cfg)
-    options.pop("name", None)
-    return options
-
-
-def dataset_options(dataset_cfg: DictConfig | dict) -> dict[str, Any]:
-    """A ``dataset`` config as a plain dict for ``build_benchmark``."""
-    if isinstance(dataset_cfg, DictConfig):
-        return OmegaConf.to_container(dataset_cfg, resolve=True)  # type: ignore[return-value]
-    return dict(dataset_cfg)
-
-
-def make_runtime(trainer: DictConfig, rank: int = 0, world_size: int = 1, local_rank: int = 0) -> Runtime:
-    """Runtime settings from the ``trainer`` config."""
-    return Runtime(
-        device=resolve_device(trainer.accelerator, local_rank),
-        precision=check_precision(trainer.precision),
-        channels_last=bool(trainer.channels_last),
-        num_workers=int(trainer.num_workers),
-        progress=bool(trainer.progress),
-        rank=rank,
-        world_size=world_size,
-    )
 
 
 def per_rank_batch(global_batch: int, world_size: int, key: str) -> int:
@@ -148,18 +129,16 @@ class Trainer:
         self.runtime = runtime
         self.resolved = OmegaConf.to_container(cfg, resolve=True)
         check_suites(list(cfg.eval.suites))
-        self.benchmark = build_benchmark(dataset_options(cfg.dataset))
+        self.benchmark = build_benchmark_from_config(cfg.dataset)
         parts = required_parts(list(cfg.eval.suites))
         main_first(lambda: self.benchmark.prepare(parts, bool(cfg.dataset.download)))
         seed_everything(int(cfg.seed))
-        self.model = build_model(cfg.model.name, self.benchmark.num_classes, **model_options(cfg.model))
+        self.model = build_model_from_config(cfg.model, self.benchmark.num_classes)
         self.model.to(runtime.device)
         if runtime.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.train_model = self._training_module(self.model)
-        self.plan = build_training_plan(
-            OmegaConf.to_container(cfg.augmentation, resolve=True), self.benchmark, int(cfg.seed)
-        )
+        self.plan = build_training_plan_from_config(cfg.augmentation, self.benchmark, int(cfg.seed))
         self.data_pipeline = resolve_data_pipeline(
             cfg.trainer.data_pipeline, runtime.device, self.benchmark, self.plan
         )

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .files import atomic_write_json
+from ..files import atomic_write_json
+from ..runtime import Runtime
 from .runinfo import device_name, git_commit, versions
-from .runtime import Runtime
 
 
 def run_identity(config: dict[str, Any]) -> dict[str, Any]:

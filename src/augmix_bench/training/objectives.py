@@ -16,10 +16,16 @@ from typing import Protocol
 import torch
 import torch.nn.functional as F
 
-from .augment.adversarial import pgd_linf
-from .augment.batch_mixing import cutmix, draw_cutmix, draw_mixup, mixup, step_generator
-from .errors import UserError
-from .losses import jensen_shannon
+from ..augment.adversarial import pgd_linf
+from ..augment.batch_mixing import (
+    cutmix,
+    draw_cutmix,
+    draw_mixup,
+    mixup,
+    step_generator,
+)
+from ..errors import UserError
+from ..losses import jensen_shannon
 
 Inputs = torch.Tensor | tuple[torch.Tensor, ...]
 

@@ -1,0 +1,1 @@
+"""Where configs become objects: the config tree's location, component building, validation."""

@@ -1,0 +1,193 @@
+"""The one place where config nodes become objects.
+
+Every ``model``, ``dataset`` and ``augmentation`` config names what it builds with ``_target_``
+(a dotted path to a class or function, importable from the package or from outside code) and
+keeps a ``name`` for run directories, ``results.json`` and reports. The remaining keys are the
+constructor's keyword arguments; nested nodes with a ``_target_`` are built first (Hydra's
+``instantiate``). What only the tool knows is passed as keyword arguments when the target accepts
+them: ``num_classes`` for models; ``name`` for datasets; ``benchmark`` and ``seed`` for augmentations.
+
+Configs written before ``_target_`` existed (checkpoints of earlier versions) name a registered
+model, a dataset ``family`` or a built-in augmentation instead; they still build.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hydra.errors import InstantiationException
+from hydra.utils import get_object, instantiate
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+
+from ..data import Benchmark
+from ..errors import UserError
+from ..models import build_model
+from ..options import accepted_arguments, check_options
+from ..runtime import Runtime, check_precision, resolve_device
+from ..training.plans import TrainingPlan
+from .resolvers import target_name
+
+#: Keys of a component config that describe it rather than being constructor arguments.
+DESCRIPTIVE_KEYS: tuple[str, ...] = ("_target_", "name")
+#: Keys of a dataset config that the tool reads itself (never passed to the constructor).
+DATASET_TOOL_KEYS: tuple[str, ...] = ("download", "family")
+#: What configs without ``_target_`` (checkpoints of earlier versions) build: dataset families ...
+LEGACY_DATASETS: dict[str, str] = {
+    "cifar": "augmix_bench.data.CifarBenchmark",
+    "imagenet": "augmix_bench.data.ImageNetBenchmark",
+    "synthetic": "augmix_bench.data.SyntheticCifarBenchmark",
+}
+#: ... and augmentations by name (their ``device`` key predates ``trainer.data_pipeline=hybrid``).
+LEGACY_AUGMENTATIONS: dict[str, str] = {
+    name: f"augmix_bench.training.plans.{plan}"
+    for name, plan in {
+        "standard": "standard",
+        "augmix": "augmix",
+        "augmix_no_jsd": "augmix",
+        "cutout": "cutout",
+        "mixup": "mixup",
+        "cutmix": "cutmix",
+        "autoaugment": "autoaugment",
+        "adversarial": "adversarial",
+    }.items()
+}
+
+
+def plain(node: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
+    """A config node as a plain, resolved dict."""
+    if isinstance(node, DictConfig):
+        return OmegaConf.to_container(node, resolve=True)  # type: ignore[return-value]
+    return dict(node)
+
+
+def locate(kind: str, target: Any) -> Callable[..., Any]:
+    """The callable a ``_target_`` names; a ``UserError`` naming it when it cannot be imported."""
+    if not isinstance(target, str) or not target:
+        raise UserError(f"{kind}._target_={target!r} is invalid; accepted: a dotted path such as mypkg.MyNet")
+    try:
+        found = get_object(target)
+    except Exception as exc:  # noqa: BLE001 - any import failure is the user's path or package
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise UserError(
+            f"{kind}._target_={target!r} cannot be imported ({reason}); "
+            "check the spelling and that its package is installed or on PYTHONPATH"
+        ) from None
+    if not callable(found):
+        raise UserError(f"{kind}._target_={target!r} is not a class or function")
+    return found
+
+
+def _takes_any_keyword(fn: Callable[..., Any]) -> bool:
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
+def instantiate_component(
+    kind: str, options: Mapping[str, Any], provided: Mapping[str, Any] | None = None
+) -> Any:
+    """Build the object a component config describes.
+
+    ``options`` holds ``_target_`` (and usually ``name``); the other keys are constructor options,
+    checked against the target's signature (unless it takes ``**kwargs``) so a typo is one line.
+    ``provided`` are the tool's own arguments, passed where the target accepts them.
+    """
+    options = dict(options)
+    target = options.get("_target_")
+    fn = locate(kind, target)
+    arguments = {k: v for k, v in options.items() if k not in DESCRIPTIVE_KEYS}
+    open_keywords = _takes_any_keyword(fn)
+    accepted = [] if open_keywords else accepted_arguments(fn)
+    if not open_keywords:
+        check_options(f"{kind} {target_name(target)!r} ({target})", arguments, accepted)
+    extra = {k: v for k, v in (provided or {}).items() if open_keywords or k in accepted}
+    try:
+        return instantiate({"_target_": target, **arguments}, _convert_="all", **extra)
+    except InstantiationException as exc:
+        raise UserError(f"{kind} {target_name(target)!r} could not be built: {_first_cause(exc)}") from None
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"{kind} {target_name(target)!r} could not be built: {exc}") from None
+
+
+def _first_cause(exc: BaseException) -> str:
+    """The innermost message of a chained Hydra instantiation error, on one line."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    if isinstance(exc, UserError):
+        return str(exc)
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def model_options(model_cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
+    """Constructor options of a ``model`` config (everything but ``_target_`` and ``name``)."""
+    return {k: v for k, v in plain(model_cfg).items() if k not in DESCRIPTIVE_KEYS}
+
+
+def build_model_from_config(model_cfg: DictConfig | Mapping[str, Any], num_classes: int) -> nn.Module:
+    """The model a ``model`` config describes, for ``num_classes`` classes."""
+    options = plain(model_cfg)
+    if "_target_" not in options:
+        return build_model(options.get("name"), num_classes, **model_options(options))
+    model = instantiate_component("model", options, {"num_classes": int(num_classes)})
+    if not isinstance(model, nn.Module):
+        raise UserError(
+            f"model._target_={options['_target_']!r} built a {type(model).__name__}, not a torch.nn.Module"
+        )
+    return model
+
+
+def build_benchmark_from_config(dataset_cfg: DictConfig | Mapping[str, Any]) -> Benchmark:
+    """The benchmark (clean splits and robustness sets) a ``dataset`` config describes."""
+    options = plain(dataset_cfg)
+    if "_target_" not in options:
+        family = options.get("family")
+        if family not in LEGACY_DATASETS:
+            raise UserError(f"dataset {options.get('name')!r} names no _target_; add dataset._target_=<class>")
+        options["_target_"] = LEGACY_DATASETS[family]
+    arguments = {k: v for k, v in options.items() if k not in DATASET_TOOL_KEYS}
+    provided = {"name": options["name"]} if options.get("name") is not None else {}
+    benchmark = instantiate_component("dataset", arguments, provided)
+    if not isinstance(benchmark, Benchmark):
+        raise UserError(
+            f"dataset._target_={options['_target_']!r} built a {type(benchmark).__name__}, "
+            "not an augmix_bench.data.Benchmark"
+        )
+    return benchmark
+
+
+def build_training_plan_from_config(
+    augmentation_cfg: DictConfig | Mapping[str, Any], benchmark: Benchmark, seed: int
+) -> TrainingPlan:
+    """The training dataset and objective an ``augmentation`` config describes."""
+    options = plain(augmentation_cfg)
+    if "_target_" not in options:
+        name = options.get("name")
+        if name not in LEGACY_AUGMENTATIONS:
+            raise UserError(f"augmentation {name!r} names no _target_; add augmentation._target_=<plan builder>")
+        options["_target_"] = LEGACY_AUGMENTATIONS[name]
+        options.pop("device", None)
+    plan = instantiate_component("augmentation", options, {"benchmark": benchmark, "seed": int(seed)})
+    if not isinstance(plan, TrainingPlan):
+        raise UserError(
+            f"augmentation._target_={options['_target_']!r} returned a {type(plan).__name__}, not a TrainingPlan"
+        )
+    return plan
+
+
+def make_runtime(trainer: DictConfig, rank: int = 0, world_size: int = 1, local_rank: int = 0) -> Runtime:
+    """Runtime settings (device, precision, workers, rank) from the ``trainer`` config."""
+    return Runtime(
+        device=resolve_device(trainer.accelerator, local_rank),
+        precision=check_precision(trainer.precision),
+        channels_last=bool(trainer.channels_last),
+        num_workers=int(trainer.num_workers),
+        progress=bool(trainer.progress),
+        rank=rank,
+        world_size=world_size,
+    )

@@ -1,0 +1,16 @@
+"""OmegaConf resolvers that the config tree uses (registered before Hydra composes)."""
+
+from __future__ import annotations
+
+from omegaconf import OmegaConf
+
+
+def target_name(target: str) -> str:
+    """The last component of a dotted ``_target_`` (``torchvision.models.resnet18`` -> ``resnet18``)."""
+    return str(target).rsplit(".", 1)[-1]
+
+
+def register_resolvers() -> None:
+    """Register ``${target_name:...}`` (used by ``model=custom`` for the model's default name)."""
+    if not OmegaConf.has_resolver("target_name"):
+        OmegaConf.register_new_resolver("target_name", target_name)

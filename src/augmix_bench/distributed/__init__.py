@@ -1,0 +1,1 @@
+"""Distributed training: collectives across ranks (``collectives``) and starting the ranks (``launch``)."""

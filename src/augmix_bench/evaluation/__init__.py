@@ -1,0 +1,1 @@
+"""Evaluation: the suite (clean, -C, -P, calibration), checkpoint evaluation, ``results.json``."""

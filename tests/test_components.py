@@ -1,0 +1,346 @@
+"""Open components: models, datasets and augmentations built from ``_target_``, from outside the package."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+from conftest import TINY_RUN, run_cli, run_in_process
+from omegaconf import OmegaConf
+from PIL import Image
+
+from augmix_bench.augment.augmix import apply_chain, draw_chain
+from augmix_bench.augment.ops import AUGMIX_OPS, apply_op, get_op
+from augmix_bench.augment.transforms import RandomChain, SeededTransform
+from augmix_bench.config.build import (
+    build_benchmark_from_config,
+    build_model_from_config,
+    build_training_plan_from_config,
+)
+from augmix_bench.config.paths import config_dir
+from augmix_bench.data import ImageFolderBenchmark
+from augmix_bench.errors import UserError
+from augmix_bench.models import MODELS, build_model, register_model
+from augmix_bench.training.objectives import CrossEntropy, JensenShannonConsistency
+
+TINY_NET = '''
+import torch
+from torch import nn
+
+
+class TinyNet(nn.Module):
+    """A user's own model: conv, global pooling, linear."""
+
+    def __init__(self, num_classes: int, width: int = 16) -> None:
+        super().__init__()
+        self.width = width
+        self.conv = nn.Conv2d(3, width, 3, padding=1)
+        self.fc = nn.Linear(width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.relu(self.conv(x)).mean(dim=(2, 3)))
+
+
+class Shift:
+    """A user's own per-image augmentation: rolls the image by a random number of pixels."""
+
+    def __init__(self, most: int = 4) -> None:
+        self.most = most
+
+    def __call__(self, img):
+        import numpy as np
+        from PIL import Image
+
+        step = int(torch.randint(-self.most, self.most + 1, ()).item())
+        return Image.fromarray(np.roll(np.asarray(img), step, axis=1))
+'''
+
+
+@pytest.fixture(scope="module")
+def user_code(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A package outside the repository (``mynets``) and a config folder naming it."""
+    root = tmp_path_factory.mktemp("user")
+    package = root / "code" / "mynets"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(TINY_NET)
+    configs = root / "conf"
+    (configs / "model").mkdir(parents=True)
+    (configs / "model" / "mynet.yaml").write_text("name: mynet\n_target_: mynets.TinyNet\nwidth: 12\n")
+    (configs / "augmentation").mkdir()
+    (configs / "augmentation" / "shift.yaml").write_text(
+        "defaults:\n  - transform\n\nname: shift\ntransform:\n  _target_: mynets.Shift\n  most: 3\n"
+    )
+    return root / "code", configs
+
+
+def test_users_model_trains_and_its_checkpoint_evaluates(
+    user_code: tuple[Path, Path], cifar10_root: Path, tmp_path: Path
+) -> None:
+    code, configs = user_code
+    env = {"PYTHONPATH": f"{code}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    run_dir = tmp_path / "run"
+    run_cli(
+        "augmix-train", "--config-dir", str(configs), "model=mynet", "dataset=cifar10", f"dataset.root={cifar10_root}",
+        f"hydra.run.dir={run_dir}", *TINY_RUN[2:], "eval.suites=[clean]", cwd=tmp_path, env=env,
+    )
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["model"] == "mynet"
+    assert results["config"]["model"] == {"name": "mynet", "_target_": "mynets.TinyNet", "width": 12}
+    state = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=False)
+    assert state["model"]["conv.weight"].shape == (12, 3, 3, 3) and state["model"]["fc.weight"].shape == (10, 12)
+    out = tmp_path / "eval.json"
+    run_cli("augmix-eval", f"checkpoint={run_dir / 'checkpoints' / 'last.pt'}", f"output={out}", cwd=tmp_path, env=env)
+    assert json.loads(out.read_text())["clean"] == results["clean"]
+    # Without the user's package on the path the checkpoint cannot be rebuilt: one line says why.
+    refused = run_cli("augmix-eval", f"checkpoint={run_dir / 'checkpoints' / 'last.pt'}", cwd=tmp_path, check=False)
+    lines = refused.stderr.strip().splitlines()
+    assert refused.returncode == 2 and len(lines) == 1
+    assert lines[0].startswith("augmix-eval: error: model._target_='mynets.TinyNet' cannot be imported")
+
+
+def test_unknown_group_option_lists_the_users_folder_too(user_code: tuple[Path, Path], tmp_path: Path) -> None:
+    _, configs = user_code
+    result = run_in_process("augmix-train", "--config-dir", str(configs), "model=mynett")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "augmix-train: error: unknown model 'mynett'; choose from: "
+        "allconv, custom, densenet, densenet_bc, mynet, resnet50, resnext29, wrn40_2"
+    )
+
+
+def test_custom_target_from_the_command_line_trains(cifar10_root: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    run_cli(
+        "augmix-train", "model=custom", "model._target_=torchvision.models.squeezenet1_1", "+model.dropout=0.25",
+        "dataset=cifar10", "augmentation=standard", f"dataset.root={cifar10_root}", f"hydra.run.dir={run_dir}",
+        *TINY_RUN[2:], "eval.suites=[clean]", cwd=tmp_path,
+    )
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["model"] == "squeezenet1_1"
+    assert results["config"]["model"] == {
+        "name": "squeezenet1_1", "_target_": "torchvision.models.squeezenet1_1", "dropout": 0.25,
+    }
+    assert results["clean"]["n"] == 100
+
+
+def test_custom_model_name_and_bad_targets(cifar10_root: Path) -> None:
+    named = {"name": "r18", "_target_": "torchvision.models.resnet18"}
+    model = build_model_from_config(named, 7)
+    assert isinstance(model, torchvision.models.ResNet) and model.fc.out_features == 7
+    with pytest.raises(UserError, match=r"model._target_='torchvision.models.nosuch' cannot be imported"):
+        build_model_from_config({"name": "x", "_target_": "torchvision.models.nosuch"}, 10)
+    with pytest.raises(UserError, match=r"model 'wrn40_2' \(augmix_bench.models.wrn40_2\) has no option 'width'; "
+                                        r"accepted: num_classes, depth, widen_factor, dropout"):
+        build_model_from_config({"name": "wrn40_2", "_target_": "augmix_bench.models.wrn40_2", "width": 3}, 10)
+    with pytest.raises(UserError, match=r"model._target_='builtins.dict' built a dict, not a torch.nn.Module"):
+        build_model_from_config({"name": "d", "_target_": "builtins.dict", "width": 3}, 10)
+
+
+def test_state_dict_checkpoints_of_outside_models_evaluate(cifar10_root: Path, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(num_classes=10)
+    with torch.no_grad():
+        model.fc.bias[3] = 1e4  # these weights predict class 3 for every image; a fresh model would not
+    weights = tmp_path / "resnet18.pth"
+    torch.save(model.state_dict(), weights)
+    out = tmp_path / "eval.json"
+    run_cli(
+        "augmix-eval", f"checkpoint={weights}", "checkpoint_format=state_dict", "model=custom",
+        "model._target_=torchvision.models.resnet18", "dataset=cifar10", f"dataset.root={cifar10_root}",
+        "eval.suites=[clean]", "trainer.accelerator=cpu", "trainer.num_workers=0", f"output={out}", cwd=tmp_path,
+    )
+    results = json.loads(out.read_text())
+    assert results["model"] == "resnet18" and results["clean"]["n"] == 100
+    benchmark = build_benchmark_from_config({"_target_": "augmix_bench.data.CifarBenchmark", "root": cifar10_root})
+    labels = np.array([benchmark.test_set()[i][1] for i in range(100)])
+    assert results["clean"]["error"] == pytest.approx(float(np.sum(labels != 3)), abs=1e-9)
+    assert 0 < np.sum(labels == 3) < 100
+
+
+def test_register_model_opens_the_registry() -> None:
+    @register_model
+    def tiny_linear(num_classes: int = 10, hidden: int = 4) -> torch.nn.Module:
+        return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, hidden), torch.nn.Linear(hidden, num_classes))
+
+    try:
+        model = build_model("tiny_linear", 5, hidden=6)
+        assert model[1].out_features == 6 and model[2].out_features == 5
+        with pytest.raises(ValueError, match="model name 'tiny_linear' is already registered"):
+            register_model(lambda num_classes: None, name="tiny_linear")
+        with pytest.raises(UserError, match="model 'tiny_linear' has no option 'depth'; accepted: hidden"):
+            build_model("tiny_linear", 5, depth=3)
+    finally:
+        del MODELS["tiny_linear"]
+
+
+# ------------------------------------------------------------------------------- image folders
+
+
+def write_image_folder(root: Path, side: int, corruptions: tuple[str, ...]) -> dict[str, int]:
+    """train/ and val/ trees of 3 classes (a colour each, with noise) plus corruptions/<c>/<s>/."""
+    rng = np.random.default_rng(3)
+    colours = {"apple": (200, 40, 40), "grass": (40, 180, 60), "sky": (60, 90, 220)}
+    counts = {"train": 16, "val": 6}
+    for split, count in counts.items():
+        for name, colour in colours.items():
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(count):
+                pixels = np.clip(rng.normal(colour, 30, size=(side, side, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(pixels).save(folder / f"{i}.png")
+    for corruption in corruptions:
+        for severity in range(1, 6):
+            for name in colours:
+                folder = root / "corruptions" / corruption / str(severity) / name
+                folder.mkdir(parents=True)
+                for source in sorted((root / "val" / name).iterdir()):
+                    pixels = np.asarray(Image.open(source)).astype(np.float64)
+                    noisy = np.clip(pixels + rng.normal(0, 25 * severity, size=pixels.shape), 0, 255)
+                    Image.fromarray(noisy.astype(np.uint8)).save(folder / source.name)
+    return {"val": 3 * counts["val"]}
+
+
+def test_image_folder_trains_and_evaluates_the_corruptions_found(tmp_path: Path) -> None:
+    root = tmp_path / "flowers"
+    write_image_folder(root, 40, ("fog_like", "noise_like"))
+    run_dir = tmp_path / "run"
+    run_cli(
+        "augmix-train", "dataset=image_folder", f"dataset.root={root}", "dataset.image_size=40", "model=wrn40_2",
+        f"hydra.run.dir={run_dir}", *TINY_RUN, "trainer.batch_size=16", cwd=tmp_path,
+    )
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["dataset"] == "image_folder" and results["clean"]["n"] == 18
+    per_corruption = results["corruptions"]["per_corruption"]
+    assert list(per_corruption) == ["fog_like", "noise_like"]
+    assert all(len(entry["errors"]) == 5 for entry in per_corruption.values())
+    means = [entry["mean_error"] for entry in per_corruption.values()]
+    assert results["corruptions"]["mean_error"] == pytest.approx(np.mean(means))
+    assert results["corruptions"]["mce"] is None
+
+
+def test_image_folder_size_rule_and_missing_parts(tmp_path: Path) -> None:
+    root = tmp_path / "tree"
+    write_image_folder(root, 40, ())
+    small = ImageFolderBenchmark(root, image_size=40)
+    assert small.train_crop == "pad" and small.num_classes == 3
+    assert small.mean == (0.485, 0.456, 0.406) and small.std == (0.229, 0.224, 0.225)
+    image, label = small.test_set()[0]
+    assert image.shape == (3, 40, 40) and image.dtype == torch.uint8 and label == 0
+    pixels = np.array(Image.open(root / "val" / "apple" / "0.png"))
+    assert torch.equal(image, torch.from_numpy(pixels).permute(2, 0, 1))
+    large = ImageFolderBenchmark(root, image_size=96)
+    assert large.train_crop == "resized" and large.test_set()[0][0].shape == (3, 96, 96)
+    assert ImageFolderBenchmark(root, image_size=96, train_crop="pad").train_crop == "pad"
+    assert small.missing("clean") is None
+    assert small.missing("corruptions").startswith(f"no corruptions in {root / 'corruptions'}")
+    with pytest.raises(UserError, match="dataset.train_crop='big' is invalid; choose from: auto, pad, resized"):
+        ImageFolderBenchmark(root, train_crop="big")
+
+
+# ---------------------------------------------------------------------- per-image transforms
+
+
+def sample_image() -> Image.Image:
+    rng = np.random.default_rng(0)
+    return Image.fromarray(rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8))
+
+
+def test_seeded_transform_is_a_function_of_the_sample_and_leaves_global_streams_alone() -> None:
+    transform = SeededTransform(torchvision.transforms.TrivialAugmentWide())
+    torch.manual_seed(5)
+    random.seed(5)
+    before = (torch.random.get_rng_state(), random.getstate())
+    first = [np.asarray(transform(sample_image(), np.random.default_rng((1, 0, i)))) for i in range(6)]
+    again = [np.asarray(transform(sample_image(), np.random.default_rng((1, 0, i)))) for i in range(6)]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert len({a.tobytes() for a in first}) > 1  # different samples draw different ops
+    assert torch.equal(torch.random.get_rng_state(), before[0]) and random.getstate() == before[1]
+
+
+def test_random_chain_is_one_unmixed_augmix_chain() -> None:
+    img = sample_image()
+    chain = RandomChain(severity=3, depth=-1)
+    drawn = draw_chain(np.random.default_rng(9), tuple(get_op(n) for n in AUGMIX_OPS), -1, 3.0)
+    assert 1 <= len(drawn) <= 3 and all(step.op in AUGMIX_OPS for step in drawn)
+    expected = img
+    for step in drawn:  # independently of apply_chain: op after op
+        expected = apply_op(expected, step.op, step.level or 0.0, step.negate, 0)
+    assert np.array_equal(np.asarray(chain(img, np.random.default_rng(9))), np.asarray(expected))
+    assert np.array_equal(np.asarray(apply_chain(img, drawn)), np.asarray(expected))
+    with pytest.raises(UserError, match=r"augmentation.severity=20 is out of range; accepted: \(0.1, 10\]"):
+        RandomChain(severity=20)
+
+
+@pytest.mark.parametrize(
+    ("name", "overrides", "views", "objective"),
+    [
+        ("transform", {"transform": {"_target_": "torchvision.transforms.TrivialAugmentWide"}}, 1, CrossEntropy),
+        ("transform", {"transform": {"_target_": "torchvision.transforms.RandAugment"}, "jsd": True}, 3,
+         JensenShannonConsistency),
+        ("random_aa", {}, 1, CrossEntropy),
+        ("random_aa_jsd", {}, 3, JensenShannonConsistency),
+    ],
+)
+def test_per_image_augmentation_plans(name: str, overrides: dict, views: int, objective: type, cifar10_root: Path) -> None:
+    config = OmegaConf.merge(OmegaConf.load(config_dir() / "augmentation" / f"{name}.yaml"), overrides)
+    if "defaults" in config:
+        base = OmegaConf.load(config_dir() / "augmentation" / f"{config.defaults[0]}.yaml")
+        config = OmegaConf.merge(base, {k: v for k, v in config.items() if k != "defaults"})
+    benchmark = build_benchmark_from_config({"_target_": "augmix_bench.data.CifarBenchmark", "root": cifar10_root})
+    plan = build_training_plan_from_config(config, benchmark, seed=1)
+    assert isinstance(plan.objective, objective) and plan.tensor_views is None
+    sample, _ = plan.dataset[0]
+    inputs = sample if isinstance(sample, tuple) else (sample,)
+    assert len(inputs) == views and all(v.shape == (3, 32, 32) and v.dtype == torch.float32 for v in inputs)
+    if views == 3:
+        assert not torch.equal(inputs[1], inputs[2])  # two independent draws
+    again, _ = plan.dataset[0]
+    assert all(torch.equal(a, b) for a, b in zip(inputs, again if isinstance(again, tuple) else (again,), strict=True))
+
+
+@pytest.mark.slow
+def test_users_augmentation_trains_with_jsd_through_the_cli(
+    user_code: tuple[Path, Path], cifar10_root: Path, tmp_path: Path
+) -> None:
+    code, configs = user_code
+    env = {"PYTHONPATH": f"{code}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    run_dir = tmp_path / "run"
+    run_cli(
+        "augmix-train", "--config-dir", str(configs), "augmentation=shift", "augmentation.jsd=true",
+        f"dataset.root={cifar10_root}", *TINY_RUN, "eval.suites=[clean]", f"hydra.run.dir={run_dir}",
+        cwd=tmp_path, env=env,
+    )
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["augmentation"] == "shift" and results["clean"]["n"] == 100
+    assert results["config"]["augmentation"]["transform"] == {"_target_": "mynets.Shift", "most": 3}
+    assert results["config"]["augmentation"]["jsd"] is True
+
+
+def test_paper_ablation_sweeps_six_augmentations() -> None:
+    preset = OmegaConf.load(config_dir() / "experiment" / "paper_ablation.yaml")
+    rows = preset.hydra.sweeper.params.augmentation.split(",")
+    assert rows == ["standard", "autoaugment", "random_aa", "random_aa_jsd", "augmix_no_jsd", "augmix"]
+    assert all((config_dir() / "augmentation" / f"{row}.yaml").is_file() for row in rows)
+
+
+def test_every_component_config_names_its_target() -> None:
+    for group in ("model", "dataset", "augmentation"):
+        for path in (config_dir() / group).glob("*.yaml"):
+            config = OmegaConf.load(path)
+            assert "name" in config, path
+            if "defaults" not in config:
+                assert "_target_" in OmegaConf.to_container(config), path
+
+
+def test_mean_and_std_live_in_one_module() -> None:
+    source = Path(__file__).resolve().parents[1] / "src" / "augmix_bench"
+    typed = [p for p in source.rglob("*.py") if "0.485" in p.read_text() or "(0.5, 0.5, 0.5)" in p.read_text()]
+    assert [p.relative_to(source).as_posix() for p in typed] == ["augment/augmix.py"]
+    for path in (config_dir() / "dataset").glob("*.yaml"):
+        assert OmegaConf.load(path).mean is None, path
