@@ -5,5 +5,8 @@ the message names the bad value and what would have been accepted.
 """
 
 
-class UserError(Exception):
-    """Bad input from the user (config value, missing data, corrupt file) that the user can fix."""
+class UserError(ValueError):
+    """Bad input from the user (config value, missing data, corrupt file) that the user can fix.
+
+    A ``ValueError``, so library callers can catch it as one.
+    """

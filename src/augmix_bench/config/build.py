@@ -108,20 +108,19 @@ def instantiate_component(
     extra = {k: v for k, v in (provided or {}).items() if open_keywords or k in accepted}
     try:
         return instantiate({"_target_": target, **arguments}, _convert_="all", **extra)
-    except InstantiationException as exc:
-        raise UserError(f"{kind} {target_name(target)!r} could not be built: {_first_cause(exc)}") from None
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"{kind} {target_name(target)!r} could not be built: {exc}") from None
+    except (InstantiationException, TypeError, ValueError) as exc:
+        cause = _innermost(exc)
+        if isinstance(cause, UserError):
+            raise UserError(str(cause)) from None
+        reason = " ".join(str(cause).split()) or type(cause).__name__
+        raise UserError(f"{kind} {target_name(target)!r} could not be built: {reason}") from None
 
 
-def _first_cause(exc: BaseException) -> str:
-    """The innermost message of a chained Hydra instantiation error, on one line."""
+def _innermost(exc: BaseException) -> BaseException:
+    """The root cause of a chain of exceptions (Hydra wraps the target's own error)."""
     while exc.__cause__ is not None:
         exc = exc.__cause__
-    if isinstance(exc, UserError):
-        return str(exc)
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+    return exc
 
 
 def model_options(model_cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:

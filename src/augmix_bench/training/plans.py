@@ -71,10 +71,15 @@ def _single_view(
 
 
 def _check_options_of(
-    name: str, options: dict[str, Any], constructor: Callable[..., Any], exclude: Sequence[str] = ()
+    name: str,
+    options: dict[str, Any],
+    constructor: Callable[..., Any],
+    exclude: Sequence[str] = (),
+    also: Sequence[str] = (),
 ) -> None:
-    """Refuse options that are not arguments of ``constructor`` (besides ``exclude``)."""
-    check_options(f"augmentation {name!r}", options, accepted_arguments(constructor, exclude=exclude))
+    """Refuse options that are not arguments of ``constructor`` (besides ``exclude``); the plan's
+    own keyword arguments ``also`` are listed among the accepted ones."""
+    check_options(f"augmentation {name!r}", options, [*also, *accepted_arguments(constructor, exclude=exclude)])
 
 
 def _clean_tensor_views(benchmark: Benchmark) -> TensorViews:
@@ -145,7 +150,7 @@ def augmix(
     benchmark: Benchmark, seed: int, jsd: bool = True, jsd_lambda: float = 12.0, **options: Any
 ) -> TrainingPlan:
     """AugMix views (options: ``AugMix``'s), with the Jensen-Shannon loss when ``jsd``."""
-    _check_options_of("augmix", options, AugMix.__init__, ["mean", "std", "seed"])
+    _check_options_of("augmix", options, AugMix.__init__, ["mean", "std", "seed"], ["jsd", "jsd_lambda"])
     view = AugMix(mean=benchmark.mean, std=benchmark.std, **options)
     dataset, objective = _views(benchmark, seed, view, bool(jsd), float(jsd_lambda))
     batched = BatchedAugMix(mean=benchmark.mean, std=benchmark.std, **options)
@@ -172,7 +177,7 @@ def random_aa(
 ) -> TrainingPlan:
     """The ablation's "Random AA": one random AugMix op chain per view, no mixing
     (options: ``RandomChain``'s), with the Jensen-Shannon loss when ``jsd``."""
-    _check_options_of("random_aa", options, RandomChain.__init__)
+    _check_options_of("random_aa", options, RandomChain.__init__, also=["jsd", "jsd_lambda"])
     view = TransformView(RandomChain(**options), benchmark.mean, benchmark.std)
     dataset, objective = _views(benchmark, seed, view, bool(jsd), float(jsd_lambda))
     return TrainingPlan(dataset, objective)
