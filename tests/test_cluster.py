@@ -314,7 +314,7 @@ def test_preempted_srun_job_requeues_and_resumes_to_the_same_result(
         os.kill(task.pid, signal.SIGUSR1)
     outcomes = finish(tasks)
     assert [code for code, _ in outcomes] == [1, 1], outcomes
-    assert "augmix-train: preempted by SIGUSR1; requeued SLURM job 6262" in outcomes[0][1]
+    assert "augmix-train: stopped by SIGUSR1; requeued SLURM job 6262" in outcomes[0][1]
     assert calls.read_text() == "requeue 6262\n"  # once, by task 0
     assert not (run_dir / "results.json").exists()
 

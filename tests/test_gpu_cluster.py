@@ -64,9 +64,9 @@ def test_preempted_cuda_run_resumes_to_the_uninterrupted_result(cifar10_root: Pa
     while not (log.exists() and len(log.read_text().splitlines()) >= 2):
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.02)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signal.SIGUSR1)
     _, err = process.communicate(timeout=300)
-    assert process.returncode == 1 and "preempted by SIGTERM; requeued SLURM job 77" in err
+    assert process.returncode == 1 and "stopped by SIGUSR1; requeued SLURM job 77" in err
     assert calls.read_text() == "requeue 77\n"
 
     run_cli("augmix-train", *common, f"hydra.run.dir={run_dir}", cwd=tmp_path, env={**slurm, "SLURM_RESTART_COUNT": "1"})

@@ -133,7 +133,7 @@ def launch_training(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     """Train ``cfg`` in ``run_dir`` in whichever of the three ways applies.
 
     Returns the results on the process that holds rank 0 (None on the other ranks). Under SLURM a
-    ``SIGUSR1``/``SIGTERM`` requeues the job and ends this process with one line (``preemption``).
+    ``SIGUSR1`` requeues the job and a ``SIGTERM`` stops it, with one line (``preemption``).
     """
     first_task = os.environ.get("SLURM_PROCID", "0") == "0"
     install_requeue_handler(first_task)
@@ -145,8 +145,11 @@ def launch_training(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
         if stop.requeued_job is not None:
             then = f"requeued SLURM job {stop.requeued_job}, which continues from its last finished epoch"
         else:
-            then = f"not requeued; continue with: augmix-train resume=true hydra.run.dir={run_dir}"
-        raise SystemExit(f"augmix-train: preempted by {stop.signal_name}; {then}") from None
+            then = (
+                "a requeued job continues from its last finished epoch; "
+                f"or continue with: augmix-train resume=true hydra.run.dir={run_dir}"
+            )
+        raise SystemExit(f"augmix-train: stopped by {stop.signal_name}; {then}") from None
 
 
 def _launch(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:

@@ -1,11 +1,13 @@
-"""SLURM preemption and time limits: requeue the job on SIGUSR1 / SIGTERM; the requeued job resumes.
+"""SLURM preemption and time limits: requeue the job on SIGUSR1, stop on SIGTERM; a requeued job resumes.
 
-SLURM signals a job before it ends it: ``SIGTERM`` on preemption or at the time limit, and the
-signal chosen with ``#SBATCH --signal=USR1@120`` that long before the limit. Under a plain
-``srun`` (or one process in a batch script) the process holding SLURM task 0 then asks SLURM to
-requeue the job (``scontrol requeue``) and every rank stops. The checkpoint of the last finished
+SLURM signals a job before it ends it: the signal chosen with ``#SBATCH --signal=USR1@120`` that
+long before the time limit, and ``SIGTERM`` on preemption, at the time limit or on ``scancel``.
+Under a plain ``srun`` (or one process in a batch script) every rank stops on either; on
+``SIGUSR1`` the process holding SLURM task 0 first asks SLURM to requeue the job
+(``scontrol requeue``). ``SIGTERM`` requeues nothing: a cancelled job must stay cancelled, and
+SLURM requeues preempted jobs itself (``PreemptMode=REQUEUE``). The checkpoint of the last finished
 epoch (written atomically after every epoch) is the saved state: the requeued job, which SLURM
-starts with ``SLURM_RESTART_COUNT`` >= 1 in the same run directory, continues from it
+starts with ``SLURM_RESTART_COUNT`` >= 1 and the same command, continues from it
 (``is_requeued``), so it ends with the same result as an uninterrupted run.
 
 Under Hydra's submitit launcher, submitit's own handler requeues the job on ``SIGUSR1``
@@ -23,8 +25,8 @@ from types import FrameType
 
 log = logging.getLogger(__name__)
 
-#: Signals SLURM sends before it stops a job.
-REQUEUE_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGUSR1, signal.SIGTERM)
+#: Signals SLURM sends before it stops a job; the first of them asks for a requeue.
+STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGUSR1, signal.SIGTERM)
 
 
 class Preempted(BaseException):
@@ -58,18 +60,19 @@ def requeue(job_id: str) -> bool:
 
 def install_requeue_handler(is_first_task: bool, env: Mapping[str, str] | None = None) -> bool:
     """Under SLURM without submitit: on ``SIGUSR1``/``SIGTERM`` raise ``Preempted`` in this process,
-    after requeueing the job if ``is_first_task``. Returns whether a handler was installed."""
+    after requeueing the job on ``SIGUSR1`` if ``is_first_task``. Returns whether a handler was installed."""
     env = os.environ if env is None else env
     job_id = env.get("SLURM_JOB_ID")
     if job_id is None or "SUBMITIT_EXECUTOR" in env:
         return False
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        for number in REQUEUE_SIGNALS:  # one requeue, however many signals follow
+        for number in STOP_SIGNALS:  # one requeue, however many signals follow
             signal.signal(number, signal.SIG_IGN)
-        requeued = job_id if is_first_task and requeue(job_id) else None
+        asks_requeue = is_first_task and signum == signal.SIGUSR1
+        requeued = job_id if asks_requeue and requeue(job_id) else None
         raise Preempted(signal.Signals(signum).name, requeued)
 
-    for number in REQUEUE_SIGNALS:
+    for number in STOP_SIGNALS:
         signal.signal(number, handler)
     return True
