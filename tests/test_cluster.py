@@ -37,6 +37,7 @@ from augmix_bench.distributed.environment import (
     tasks_on_node,
 )
 from augmix_bench.distributed.launch import init_process_group
+from augmix_bench.distributed.preemption import Preempted, install_requeue_handler, is_requeued
 from augmix_bench.errors import UserError
 from augmix_bench.runtime import cuda_device_index, one_visible_gpu_named
 
@@ -269,6 +270,33 @@ def test_ranks_prepare_once_per_node_read_rank0s_file_and_draw_their_own_numbers
     assert len(set(firsts)) == 4  # no two ranks draw the same dropout masks / PGD starts
     torch.manual_seed(5)
     assert torch.equal(outcomes[0]["first"], torch.rand(4))  # rank 0 keeps the run's seed
+
+
+def test_usr1_requeues_once_and_sigterm_only_stops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = fake_scontrol(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{calls.parent}{os.pathsep}{os.environ['PATH']}")
+    saved = {number: signal.getsignal(number) for number in (signal.SIGUSR1, signal.SIGTERM)}
+    try:
+        assert not install_requeue_handler(True, {})  # not under SLURM
+        assert not install_requeue_handler(True, {"SLURM_JOB_ID": "5", "SUBMITIT_EXECUTOR": "slurm"})  # submitit's own
+        assert install_requeue_handler(True, {"SLURM_JOB_ID": "5"})
+        with pytest.raises(Preempted) as stop:
+            os.kill(os.getpid(), signal.SIGTERM)  # scancel: stop, requeue nothing
+        assert (stop.value.signal_name, stop.value.requeued_job) == ("SIGTERM", None) and not calls.exists()
+        install_requeue_handler(False, {"SLURM_JOB_ID": "5"})
+        with pytest.raises(Preempted) as stop:
+            os.kill(os.getpid(), signal.SIGUSR1)  # not task 0: stop only
+        assert stop.value.requeued_job is None and not calls.exists()
+        install_requeue_handler(True, {"SLURM_JOB_ID": "5"})
+        with pytest.raises(Preempted) as stop:
+            os.kill(os.getpid(), signal.SIGUSR1)
+        assert stop.value.requeued_job == "5" and calls.read_text() == "requeue 5\n"
+        os.kill(os.getpid(), signal.SIGUSR1)  # later signals are ignored: one requeue
+        assert calls.read_text() == "requeue 5\n"
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+    assert is_requeued({"SLURM_RESTART_COUNT": "2"}) and not is_requeued({"SLURM_RESTART_COUNT": "0"}) and not is_requeued({})
 
 
 # -- plain srun: one job, one run directory; preemption -------------------------------------------
