@@ -37,25 +37,36 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise UserError(f"checkpoint {path} is not a readable PyTorch file ({str(exc).splitlines()[0]})") from None
 
 
-def rng_state() -> dict[str, Any]:
-    """States of Python's, NumPy's global and torch's (CPU and CUDA) generators."""
+def rng_state(device: torch.device | None = None) -> dict[str, Any]:
+    """States of Python's, NumPy's global and torch's CPU generators, and of ``device``'s if it is a GPU.
+
+    In a DDP job every rank captures its own (its GPU's generator included); the checkpoint keeps
+    one per rank.
+    """
     state: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": np.random.get_state(),
         "torch": torch.get_rng_state(),
     }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+    if device is not None and device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def restore_rng_state(state: dict[str, Any]) -> None:
-    """Restore the generator states captured by ``rng_state``."""
+def restore_rng_state(state: dict[str, Any], device: torch.device | None = None) -> None:
+    """Restore the generator states captured by ``rng_state`` (the GPU one onto ``device``).
+
+    Checkpoints of earlier versions hold every GPU's state (a list); those are restored when the
+    same number of GPUs is visible.
+    """
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    cuda = state.get("cuda")
+    if isinstance(cuda, torch.Tensor) and device is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(cuda, device)
+    elif isinstance(cuda, list) and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
 
 
 def seed_everything(seed: int) -> None:
@@ -63,3 +74,9 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def rank_seed(seed: int, rank: int, epoch: int = 0) -> int:
+    """A seed of its own for every (seed, rank, epoch): DDP ranks draw different dropout masks and
+    adversarial starts, reproducibly."""
+    return int(np.random.SeedSequence([int(seed), int(rank), int(epoch)]).generate_state(1)[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,8 +19,8 @@ ACCELERATORS: tuple[str, ...] = ("auto", "cpu", "cuda")
 class Runtime:
     """Execution settings shared by training and evaluation.
 
-    ``rank``/``world_size`` describe the distributed job (0/1 in a single process); only rank 0
-    writes files and shows progress bars.
+    ``rank``/``world_size`` describe the distributed job (0/1 in a single process), ``local_rank``
+    the rank on this machine; only rank 0 writes files and shows progress bars.
     """
 
     device: torch.device
@@ -29,6 +30,7 @@ class Runtime:
     progress: bool = True
     rank: int = 0
     world_size: int = 1
+    local_rank: int = 0
 
     @property
     def is_main(self) -> bool:
@@ -55,15 +57,43 @@ class Runtime:
         return batch
 
 
-def resolve_device(accelerator: str, local_rank: int = 0) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` fails clearly without a GPU."""
+def resolve_device(accelerator: str, local_rank: int = 0, local_world_size: int = 1) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` fails clearly without a GPU.
+
+    On CUDA, rank ``local_rank`` of the ``local_world_size`` ranks on this machine gets a GPU of its
+    own (``cuda_device_index``); more ranks than visible GPUs are refused.
+    """
     if accelerator not in ACCELERATORS:
         raise UserError(f"trainer.accelerator={accelerator!r} is invalid; choose from: {', '.join(ACCELERATORS)}")
     if accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available()):
         return torch.device("cpu")
     if not torch.cuda.is_available():
         raise UserError("trainer.accelerator=cuda but no CUDA device is visible; use trainer.accelerator=cpu")
-    return torch.device("cuda", local_rank % torch.cuda.device_count())
+    visible = torch.cuda.device_count()
+    bound = one_visible_gpu_named(os.environ.get("CUDA_VISIBLE_DEVICES"))
+    return torch.device("cuda", cuda_device_index(local_rank, local_world_size, visible, bound))
+
+
+def one_visible_gpu_named(cuda_visible_devices: str | None) -> bool:
+    """Whether ``CUDA_VISIBLE_DEVICES`` names exactly one GPU (a launcher bound this task to it)."""
+    return cuda_visible_devices is not None and len([d for d in cuda_visible_devices.split(",") if d.strip()]) == 1
+
+
+def cuda_device_index(local_rank: int, local_world_size: int, visible: int, bound_per_task: bool = False) -> int:
+    """The CUDA device of rank ``local_rank`` of ``local_world_size`` ranks on one machine.
+
+    Each rank needs a GPU of its own (NCCL refuses two ranks on one GPU): rank ``i`` takes GPU ``i``
+    of the ``visible`` ones. A task that its launcher bound to one GPU of its own
+    (``bound_per_task``, e.g. ``srun --gpus-per-task=1``) sees only that GPU and takes it.
+    """
+    if local_world_size <= visible:
+        return local_rank
+    if visible == 1 and bound_per_task:
+        return 0
+    raise UserError(
+        f"{local_world_size} ranks on this machine but only {visible} visible GPU(s); every rank needs "
+        f"its own GPU: accepted trainer.devices (or ranks per node) <= {visible}"
+    )
 
 
 def check_precision(precision: str) -> str:

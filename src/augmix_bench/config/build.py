@@ -179,14 +179,17 @@ def build_training_plan_from_config(
     return plan
 
 
-def make_runtime(trainer: DictConfig, rank: int = 0, world_size: int = 1, local_rank: int = 0) -> Runtime:
+def make_runtime(
+    trainer: DictConfig, rank: int = 0, world_size: int = 1, local_rank: int = 0, local_world_size: int = 1
+) -> Runtime:
     """Runtime settings (device, precision, workers, rank) from the ``trainer`` config."""
     return Runtime(
-        device=resolve_device(trainer.accelerator, local_rank),
+        device=resolve_device(trainer.accelerator, local_rank, local_world_size),
         precision=check_precision(trainer.precision),
         channels_last=bool(trainer.channels_last),
         num_workers=int(trainer.num_workers),
         progress=bool(trainer.progress),
         rank=rank,
         world_size=world_size,
+        local_rank=local_rank,
     )

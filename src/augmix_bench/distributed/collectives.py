@@ -1,4 +1,4 @@
-"""Collectives across the ranks of a DDP job: broadcast, gather, reduce, shard, rank-0-first.
+"""Collectives across the ranks of a DDP job: broadcast, gather, reduce, shard, once per node, rank 0 only.
 
 Every function is a no-op (or the identity) in a single process, so training and evaluation code
 calls them unconditionally.
@@ -40,26 +40,47 @@ def gather_objects(value: T) -> list[T]:
     return gathered
 
 
-def main_first(fn: Callable[[], T]) -> T:
-    """Run ``fn`` on rank 0, then on the other ranks (e.g. a download, then a check).
+def node_first(fn: Callable[[], T], local_rank: int) -> T:
+    """Run ``fn`` (e.g. a download) once per node before the other ranks of that node run it.
 
-    A ``UserError`` on rank 0 is raised on every rank, so no rank waits forever.
+    Rank 0 runs it first; then the first rank of every other node (each node has its own copy
+    when nodes share no file system); then the remaining ranks, which find it done (a check).
+    A ``UserError`` on any rank is raised on every rank, so no rank waits forever.
     """
     if not is_distributed():
         return fn()
-    error = None
+    rank = dist.get_rank()
     result = None
+    for my_turn in (rank == 0, rank != 0 and local_rank == 0, local_rank != 0):
+        error = None
+        if my_turn:
+            try:
+                result = fn()
+            except UserError as exc:
+                error = str(exc)
+        errors = [e for e in gather_objects(error) if e is not None]
+        if errors:
+            raise UserError(errors[0])
+    return result  # type: ignore[return-value]
+
+
+def on_main(fn: Callable[[], T]) -> T:
+    """Run ``fn`` on rank 0 only (e.g. read a file only rank 0's node has); every rank gets its result.
+
+    A ``UserError`` on rank 0 is raised on every rank.
+    """
+    if not is_distributed():
+        return fn()
+    outcome: tuple[str | None, Any] = (None, None)
     if dist.get_rank() == 0:
         try:
-            result = fn()
+            outcome = (None, fn())
         except UserError as exc:
-            error = str(exc)
-    error = broadcast_object(error)
+            outcome = (str(exc), None)
+    error, result = broadcast_object(outcome)
     if error is not None:
         raise UserError(error)
-    if dist.get_rank() != 0:
-        result = fn()
-    return result  # type: ignore[return-value]
+    return result
 
 
 def shard_bounds(length: int, rank: int, world_size: int) -> tuple[int, int]:

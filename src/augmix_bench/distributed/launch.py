@@ -5,8 +5,9 @@ Three ways a training job runs:
 - one process (``trainer.devices=1``);
 - ``trainer.devices=N``: this tool starts N ranks with ``torch.distributed``'s elastic launcher
   (the engine behind ``torchrun``), NCCL on GPUs, gloo on the CPU;
-- already inside a distributed launch (``torchrun``, or SLURM tasks started by Hydra's submitit
-  launcher): every process is one rank; nothing is spawned again.
+- already inside a distributed launch (``torchrun``, SLURM tasks started by Hydra's submitit
+  launcher, or a plain ``srun`` step): every process is one rank; nothing is spawned again
+  (``environment.launched_rank``).
 
 Rank 0 decides the run directory and writes every file; the other ranks learn the directory
 from it, so Hydra's per-process timestamps never split a run.
@@ -18,7 +19,7 @@ import logging
 import os
 import sys
 import uuid
-from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,47 +28,18 @@ import torch.distributed as dist
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import UserError
+from ..runtime import cuda_device_index, resolve_device
 from .collectives import broadcast_object
+from .environment import RankInfo, launched_rank
+from .preemption import Preempted, install_requeue_handler
 
 log = logging.getLogger(__name__)
-
-#: Environment variables that a distributed launcher (torchrun, submitit's export) sets.
-_LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
-
-
-@dataclass(frozen=True)
-class RankInfo:
-    """This process's place in the job."""
-
-    rank: int
-    world_size: int
-    local_rank: int
-
-
-def launched_rank() -> RankInfo | None:
-    """The rank set by an outer launcher (torchrun or a submitit SLURM task), else None."""
-    if all(name in os.environ for name in _LAUNCHER_VARIABLES):
-        return RankInfo(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ["LOCAL_RANK"]))
-    if os.environ.get("SUBMITIT_EXECUTOR") in ("slurm", "local"):
-        return _submitit_rank()
-    return None
-
-
-def _submitit_rank() -> RankInfo | None:
-    """Export the rendezvous variables of a submitit job with several tasks (one per rank)."""
-    from submitit import JobEnvironment
-    from submitit.helpers import TorchDistributedEnvironment
-
-    if JobEnvironment().num_tasks < 2:
-        return None
-    environment = TorchDistributedEnvironment().export(set_cuda_visible_devices=False)
-    return RankInfo(environment.rank, environment.world_size, environment.local_rank)
 
 
 def is_secondary_launched_rank() -> bool:
     """Whether this process is a launcher-started rank other than 0 (it must not write files)."""
-    rank = os.environ.get("RANK")
-    return rank is not None and rank != "0" and "WORLD_SIZE" in os.environ
+    rank = launched_rank()
+    return rank is not None and rank.rank != 0
 
 
 def secondary_rank_overrides() -> list[str]:
@@ -85,11 +57,19 @@ def backend_for(device: torch.device) -> str:
     return "nccl" if device.type == "cuda" else "gloo"
 
 
-def init_process_group(device: torch.device) -> None:
-    """Join the job's process group (rendezvous from the launcher's environment variables)."""
+def init_process_group(device: torch.device, timeout_min: float) -> None:
+    """Join the job's process group (rendezvous from the launcher's environment variables).
+
+    ``timeout_min`` bounds how long a collective waits for the slowest rank (NCCL's own default is
+    10 minutes, shorter than rank 0 downloading and unpacking a -C set while the others wait).
+    """
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    dist.init_process_group(backend_for(device), device_id=device if device.type == "cuda" else None)
+    dist.init_process_group(
+        backend_for(device),
+        device_id=device if device.type == "cuda" else None,
+        timeout=timedelta(minutes=float(timeout_min)),
+    )
 
 
 def _configure_worker_logging(run_dir: Path, rank: int) -> None:
@@ -110,10 +90,10 @@ def _train_rank(config: dict[str, Any], run_dir: str, rank: RankInfo) -> dict[st
 
     cfg = OmegaConf.create(config)
     try:
-        runtime = make_runtime(cfg.trainer, rank.rank, rank.world_size, rank.local_rank)
+        runtime = make_runtime(cfg.trainer, rank.rank, rank.world_size, rank.local_rank, rank.local_world_size)
         if runtime.device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(rank.world_size, 1)))
-        init_process_group(runtime.device)
+        init_process_group(runtime.device, cfg.trainer.collective_timeout_min)
         try:
             path = Path(broadcast_object(run_dir))
             return {"results": run_training(cfg, path, runtime)}
@@ -152,8 +132,27 @@ def spawn_ranks(config: dict[str, Any], run_dir: Path, devices: int) -> dict[str
 def launch_training(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     """Train ``cfg`` in ``run_dir`` in whichever of the three ways applies.
 
-    Returns the results on the process that holds rank 0 (None on the other ranks).
+    Returns the results on the process that holds rank 0 (None on the other ranks). Under SLURM a
+    ``SIGUSR1`` requeues the job and a ``SIGTERM`` stops it, with one line (``preemption``).
     """
+    first_task = os.environ.get("SLURM_PROCID", "0") == "0"
+    install_requeue_handler(first_task)
+    try:
+        return _launch(cfg, run_dir)
+    except Preempted as stop:
+        if not first_task:
+            raise SystemExit(1) from None
+        if stop.requeued_job is not None:
+            then = f"requeued SLURM job {stop.requeued_job}, which continues from its last finished epoch"
+        else:
+            then = (
+                "a requeued job continues from its last finished epoch; "
+                f"or continue with: augmix-train resume=true hydra.run.dir={run_dir}"
+            )
+        raise SystemExit(f"augmix-train: stopped by {stop.signal_name}; {then}") from None
+
+
+def _launch(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     from ..config.build import make_runtime
     from ..training.loop import run_training
 
@@ -169,6 +168,8 @@ def launch_training(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
                 raise SystemExit(2)
             return None
     elif devices > 1:
+        if resolve_device(cfg.trainer.accelerator).type == "cuda":  # refuse before starting any rank
+            cuda_device_index(devices - 1, devices, torch.cuda.device_count())
         outcome = spawn_ranks(config, run_dir, devices)  # type: ignore[arg-type]
     else:
         return run_training(cfg, run_dir, make_runtime(cfg.trainer))

@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from ..checkpoint import (
     load_checkpoint,
+    rank_seed,
     restore_rng_state,
     rng_state,
     save_checkpoint,
@@ -31,7 +32,8 @@ from ..config.build import (
     build_model_from_config,
     build_training_plan_from_config,
 )
-from ..distributed.collectives import main_first, sum_across_ranks, sync_buffers
+from ..distributed.collectives import gather_objects, node_first, on_main, sum_across_ranks, sync_buffers
+from ..distributed.preemption import is_requeued
 from ..errors import UserError
 from ..evaluation.results import assemble_results, write_results
 from ..evaluation.suite import Evaluator, check_suites, required_parts
@@ -131,13 +133,15 @@ class Trainer:
         check_suites(list(cfg.eval.suites))
         self.benchmark = build_benchmark_from_config(cfg.dataset)
         parts = required_parts(list(cfg.eval.suites))
-        main_first(lambda: self.benchmark.prepare(parts, bool(cfg.dataset.download)))
+        node_first(lambda: self.benchmark.prepare(parts, bool(cfg.dataset.download)), runtime.local_rank)
         seed_everything(int(cfg.seed))
         self.model = build_model_from_config(cfg.model, self.benchmark.num_classes)
         self.model.to(runtime.device)
         if runtime.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.train_model = self._training_module(self.model)
+        if runtime.rank > 0:  # one model for all ranks, then a random stream of its own per rank
+            seed_everything(rank_seed(int(cfg.seed), runtime.rank))
         self.plan = build_training_plan_from_config(cfg.augmentation, self.benchmark, int(cfg.seed))
         self.data_pipeline = resolve_data_pipeline(
             cfg.trainer.data_pipeline, runtime.device, self.benchmark, self.plan
@@ -188,7 +192,8 @@ class Trainer:
             device_ids = [self.runtime.device.index] if self.runtime.device.type == "cuda" else None
             model = DistributedDataParallel(model, device_ids=device_ids)
         if trainer.compile:
-            model = torch.compile(model, backend=trainer.compile_backend)
+            # static shapes: the smaller last batch gets its own graph instead of a dynamic one for all
+            model = torch.compile(model, backend=trainer.compile_backend, dynamic=False)
         return model
 
     @property
@@ -197,7 +202,8 @@ class Trainer:
         return self.run_dir / CHECKPOINT_NAME
 
     def state(self) -> dict[str, Any]:
-        """Everything needed to continue this run exactly."""
+        """Everything needed to continue this run exactly (called on every rank: it gathers each
+        rank's random generator states)."""
         return {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -206,7 +212,7 @@ class Trainer:
             "epoch": self.epoch,
             "history": self.history,
             "train_seconds": self.train_seconds,
-            "rng": rng_state(),
+            "rng": gather_objects(rng_state(self.runtime.device)),
             "config": self.resolved,
             "model_name": self.cfg.model.name,
             "num_classes": self.benchmark.num_classes,
@@ -216,11 +222,7 @@ class Trainer:
 
     def resume(self) -> None:
         """Continue from ``checkpoints/last.pt`` (schedule, optimizer and RNG states included)."""
-        if not self.checkpoint_path.is_file():
-            raise UserError(
-                f"resume=true but {self.checkpoint_path} does not exist; pass hydra.run.dir=<the run directory to continue>"
-            )
-        state = load_checkpoint(self.checkpoint_path)
+        state = on_main(self._read_checkpoint)  # rank 0's file, also on nodes that cannot see it
         differing = config_differences(self.resolved, state["config"], RESUME_MUST_MATCH)
         if differing:
             raise UserError(f"cannot resume {self.run_dir}: the config differs at {differing[0]}")
@@ -236,8 +238,29 @@ class Trainer:
         self.epoch = int(state["epoch"])
         self.history = list(state["history"])
         self.train_seconds = float(state["train_seconds"])
-        restore_rng_state(state["rng"])
+        self._restore_rng(state["rng"])
         log.info("resumed %s after epoch %d of %d", self.run_dir, self.epoch, self.cfg.trainer.epochs)
+
+    def _read_checkpoint(self) -> dict[str, Any]:
+        if not self.checkpoint_path.is_file():
+            raise UserError(
+                f"resume=true but {self.checkpoint_path} does not exist; pass hydra.run.dir=<the run directory to continue>"
+            )
+        return load_checkpoint(self.checkpoint_path)
+
+    def _restore_rng(self, saved: list[dict[str, Any]] | dict[str, Any]) -> None:
+        """This rank's generator states; new per-rank streams when the number of ranks changed."""
+        per_rank = [saved] if isinstance(saved, dict) else list(saved)  # a dict: an earlier version's
+        rank, world_size = self.runtime.rank, self.runtime.world_size
+        if len(per_rank) == world_size:
+            restore_rng_state(per_rank[rank], self.runtime.device)
+            return
+        log.warning(
+            "the checkpoint holds the random states of %d rank(s), this run has %d: the random streams "
+            "restart from seed %s and epoch %d, so the result differs from an uninterrupted run",
+            len(per_rank), world_size, self.cfg.seed, self.epoch,
+        )
+        seed_everything(rank_seed(int(self.cfg.seed), rank, self.epoch))
 
     def train_epoch(self, objective: Objective) -> EpochStats:
         """One pass over this rank's share of the training data; statistics summed over ranks."""
@@ -304,8 +327,9 @@ class Trainer:
                 self.epoch, epochs, lr, stats.loss, stats.error,
                 "-" if test_error is None else f"{test_error:.2f}%", stats.images_per_second,
             )
+            state = self.state()
             if self.runtime.is_main:
-                save_checkpoint(self.checkpoint_path, self.state())
+                save_checkpoint(self.checkpoint_path, state)
                 write_train_log(self.run_dir / "train_log.csv", self.history)
 
     def images_per_second(self) -> float:
@@ -319,9 +343,10 @@ def run_training(cfg: DictConfig, run_dir: Path, runtime: Runtime) -> dict[str, 
     """Train (or resume), evaluate the final model and write ``results.json``; returns the results."""
     run_dir = Path(run_dir)
     trainer = Trainer(cfg, run_dir, runtime)
-    if bool(cfg.resume):
+    has_checkpoint = on_main(trainer.checkpoint_path.exists)
+    if bool(cfg.resume) or (has_checkpoint and is_requeued()):  # a requeued SLURM job continues itself
         trainer.resume()
-    elif trainer.checkpoint_path.exists():
+    elif has_checkpoint:
         raise UserError(
             f"{run_dir} already holds a checkpoint; pass resume=true to continue it, or choose another directory"
         )
