@@ -29,6 +29,7 @@ from .models import build_model
 from .objectives import Inputs, Objective
 from .pipeline import build_training_plan
 from .results import assemble_results, write_results
+from .run_logger import open_run_logger
 from .runtime import Runtime, check_precision, resolve_device
 from .schedule import LearningRateFactor, build_sgd, scaled_lr
 from .training_batches import build_training_batches, resolve_data_pipeline
@@ -148,6 +149,7 @@ class Trainer:
         self.runtime = runtime
         self.resolved = OmegaConf.to_container(cfg, resolve=True)
         check_suites(list(cfg.eval.suites))
+        self.run_logger = open_run_logger(cfg.trainer.get("logger", "csv"), self.run_dir, write=runtime.is_main)
         self.benchmark = build_benchmark(dataset_options(cfg.dataset))
         parts = required_parts(list(cfg.eval.suites))
         main_first(lambda: self.benchmark.prepare(parts, bool(cfg.dataset.download)))
@@ -328,6 +330,7 @@ class Trainer:
             if self.runtime.is_main:
                 save_checkpoint(self.checkpoint_path, self.state())
                 write_train_log(self.run_dir / "train_log.csv", self.history)
+                self.run_logger.log_epoch(row)
 
     def images_per_second(self) -> float:
         """Mean training throughput over all finished epochs."""
@@ -361,4 +364,6 @@ def run_training(cfg: DictConfig, run_dir: Path, runtime: Runtime) -> dict[str, 
     )
     if runtime.is_main:
         write_results(run_dir / "results.json", results)
+    trainer.run_logger.log_results(results)
+    trainer.run_logger.close()
     return results
