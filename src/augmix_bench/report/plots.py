@@ -130,12 +130,12 @@ def reliability(runs: Sequence[Run]) -> bytes | None:
             bins = _bins(run, section)
             if bins:
                 ax.plot(bins["confidence"], bins["accuracy"], marker=".", label=f"{name} ({len(bins['count'])} bins)")
-        ax.set_xlim(0, 100)
-        ax.set_ylim(0, 100)
+        ax.set_xlim(-1, 101)
+        ax.set_ylim(-1, 101)
         ax.set_xlabel("confidence (%)")
         ax.set_ylabel("accuracy (%)")
         ax.set_title(_run_title(run), fontsize="medium")
-        ax.legend(fontsize="small", loc="upper left")
+        ax.legend(fontsize="small", loc="lower right")
     for ax in axes[len(chosen):]:
         ax.set_visible(False)
     return _png(figure)
@@ -152,6 +152,8 @@ def training_curves(runs: Sequence[Run]) -> bytes | None:
     logs = [(run, rows) for run, rows in logs if rows]
     if not logs:
         return None
+    from matplotlib.ticker import MaxNLocator
+
     figure = _figure(15.0, 4.2)
     axes = figure.subplots(1, 3)
     for column, ax, title in zip(("train_loss", "lr", "test_error"), axes,
@@ -160,6 +162,7 @@ def training_curves(runs: Sequence[Run]) -> bytes | None:
             points = [(row.get("epoch"), row.get(column)) for row in rows if row.get(column) is not None]
             ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=_run_title(run))
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(title)
     axes[-1].legend(fontsize="small")
     return _png(figure)

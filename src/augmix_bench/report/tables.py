@@ -146,7 +146,7 @@ def per_corruption(groups: Sequence[Group], metric_prefix: str = "error", title:
                      *[_mean_only(g.stat(f"{metric_prefix}/{name}")) for name in names], _mean_only(g.stat(overall))])
     label = "mCE" if metric_prefix == "ce" else "mean"
     return Table(title, ["model", "method", "n", *names, label], rows,
-                 ["Means over the n seeds of each cell; standard deviations are in summary.csv."])
+                 ["Means over the n seeds of each cell; every run's values are in summary.csv."])
 
 
 def _mean_only(stat: Stat) -> Cell:
@@ -236,6 +236,9 @@ def summary_csv(groups: Sequence[Group]) -> str:
 
 
 def _csv(value: object) -> str:
+    """A CSV field: empty for None, numbers rounded to 4 decimals."""
     if value is None:
         return ""
+    if isinstance(value, float):
+        value = round(value, 4)
     return value if isinstance(value, str) else json.dumps(value)

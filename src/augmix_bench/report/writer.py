@@ -42,7 +42,7 @@ class Report:
 
 def status_lines(collection: Collection) -> list[str]:
     """report.md's list of what was found: finished runs, runs without results, bad files, partial sweeps."""
-    lines = [f"- {len(collection.runs)} finished run(s)."]
+    lines = [f"- {len(collection.runs)} finished run(s) (results.json / eval_results.json)."]
     lines += [f"- sweep `{display_path(s.path)}`: {s.finished} of {s.jobs} job folders finished"
               + (" (partial sweep)" if s.partial else "") for s in collection.sweeps]
     lines += [f"- `{display_path(u.run_dir)}`: {u.describe()}" for u in collection.unfinished]
