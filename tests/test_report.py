@@ -107,15 +107,20 @@ def test_seeds_pool_and_different_recipes_stay_apart(tmp_path: Path) -> None:
     write_run(tmp_path / "c", results(20.0, seed=1, epochs=200))
     write_run(tmp_path / "d", results(21.0, seed=1, lr=0.05))
     write_run(tmp_path / "e", results(12.0, augmentation="augmix"))
-    groups = group_runs(collect([tmp_path]).runs)
+    (tmp_path / "b" / "checkpoints").mkdir()
+    (tmp_path / "b" / "checkpoints" / "eval_results.json").write_text(json.dumps(results(27.0, seed=2)))
+    (tmp_path / "f" / "checkpoints").mkdir(parents=True)  # augmix-eval of a checkpoint without results.json
+    (tmp_path / "f" / "checkpoints" / "eval_results.json").write_text(json.dumps(results(14.0, augmentation="augmix", seed=2)))
+    groups = group_runs(collect([tmp_path]).runs)  # b's re-evaluation is not counted twice, f's is counted
     # dataset.root and trainer.num_workers differ between seeds but are not part of the recipe
     labels = [(g.augmentation, g.recipe_label, g.seeds) for g in groups]
     assert labels == [
         ("standard", "optim.lr=0.05, trainer.epochs=100", [1]),
         ("standard", "optim.lr=0.1, trainer.epochs=100", [1, 2]),
         ("standard", "optim.lr=0.1, trainer.epochs=200", [1]),
-        ("augmix", "", [1]),
+        ("augmix", "", [1, 2]),
     ]
+    assert groups[3].runs[1].run_dir == tmp_path / "f" and groups[3].stat("mean_corruption_error").mean == 13.0
     pooled = groups[1].stat("mean_corruption_error")
     assert (pooled.mean, pooled.n) == (26.5, 2) and pooled.std == pytest.approx(0.5**0.5)
     assert groups[1].stat("error/gaussian_noise").mean == pytest.approx(26.5 - 7)
