@@ -12,7 +12,11 @@ from augmix_bench.augment import ALL_OPS, AUGMIX_OPS, AugMix, BatchedAugMix, app
 from augmix_bench.augment.augmix import to_normalized_tensor
 from augmix_bench.augment.ops import op_magnitude
 from augmix_bench.augment.tensor_ops import apply_tensor_op, op_magnitudes
-from augmix_bench.augment.tensor_random import sample_beta, sample_dirichlet, sample_log_gamma
+from augmix_bench.augment.tensor_random import (
+    sample_beta,
+    sample_dirichlet,
+    sample_log_gamma,
+)
 from augmix_bench.errors import UserError
 
 

@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from augmix_bench.checkpoint import load_checkpoint, restore_rng_state, rng_state, save_checkpoint
+from augmix_bench.checkpoint import (
+    load_checkpoint,
+    restore_rng_state,
+    rng_state,
+    save_checkpoint,
+)
 from augmix_bench.errors import UserError
 from augmix_bench.files import atomic_directory, atomic_write_text
 

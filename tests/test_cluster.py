@@ -25,7 +25,12 @@ import torch.multiprocessing as mp
 from conftest import TINY_RUN
 from hydra import compose, initialize_config_dir
 
-from augmix_bench.checkpoint import rank_seed, restore_rng_state, rng_state, seed_everything
+from augmix_bench.checkpoint import (
+    rank_seed,
+    restore_rng_state,
+    rng_state,
+    seed_everything,
+)
 from augmix_bench.config.paths import config_dir
 from augmix_bench.config.resolvers import register_resolvers
 from augmix_bench.distributed.collectives import gather_objects, node_first, on_main
@@ -37,7 +42,11 @@ from augmix_bench.distributed.environment import (
     tasks_on_node,
 )
 from augmix_bench.distributed.launch import init_process_group
-from augmix_bench.distributed.preemption import Preempted, install_requeue_handler, is_requeued
+from augmix_bench.distributed.preemption import (
+    Preempted,
+    install_requeue_handler,
+    is_requeued,
+)
 from augmix_bench.errors import UserError
 from augmix_bench.runtime import cuda_device_index, one_visible_gpu_named
 

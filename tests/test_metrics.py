@@ -11,6 +11,7 @@ from augmix_bench import alexnet
 from augmix_bench.data import CORRUPTIONS
 from augmix_bench.errors import UserError
 from augmix_bench.metrics import (
+    calibration_bins,
     corruption_errors,
     flip_probability,
     mce,
@@ -64,6 +65,22 @@ def test_rms_hand_computed() -> None:
         math.sqrt(0.5 * 0.15**2)
     )
     assert rms_calibration_error(np.zeros(0), np.zeros(0, dtype=bool)) == 0.0
+
+
+def test_calibration_bins_are_the_rms_bins() -> None:
+    confidence = np.array([0.9, 0.6, 0.8, 0.7, 0.95])
+    correct = np.array([True, False, False, True, True])
+    # sorted: (0.6, 0.7 | 0.8, 0.9, 0.95), correct (0, 1 | 0, 1, 1): the last bin takes the remainder
+    bins = calibration_bins(confidence, correct, bin_size=2)
+    assert bins["count"] == [2, 3]
+    assert bins["confidence"] == pytest.approx([0.65, (0.8 + 0.9 + 0.95) / 3])
+    assert bins["accuracy"] == pytest.approx([0.5, 2 / 3])
+    rms = math.sqrt(sum(n / 5 * (c - a) ** 2 for c, a, n in zip(bins["confidence"], bins["accuracy"], bins["count"])))
+    assert rms_calibration_error(confidence, correct, bin_size=2) == pytest.approx(rms)
+    assert calibration_bins(confidence, correct) == {"confidence": [pytest.approx(0.79)], "accuracy": [0.6], "count": [5]}
+    assert calibration_bins(np.zeros(0), np.zeros(0, dtype=bool)) == {"confidence": [], "accuracy": [], "count": []}
+    with pytest.raises(ValueError, match="bin_size=0"):
+        calibration_bins(confidence, correct, bin_size=0)
 
 
 def alexnet_severity_errors(scale: float = 1.0) -> dict[str, list[float]]:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
-from reference_augmix import DEFAULT_OPS, EXTRA_OPS, SIGNED, reference_op, structured_image
+from reference_augmix import (
+    DEFAULT_OPS,
+    EXTRA_OPS,
+    SIGNED,
+    reference_op,
+    structured_image,
+)
 
 from augmix_bench.augment import ALL_OPS, AUGMIX_OPS, apply_op
 from augmix_bench.augment.ops import OPS, get_op, op_magnitude

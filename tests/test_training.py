@@ -40,10 +40,19 @@ def test_two_epochs_learn_and_evaluation_reproduces(cifar500: Path, tmp_path: Pa
         "cifar10", "wrn40_2", "augmix", 1, 2,
     )
     clean = results["clean"]
-    assert set(clean) == {"error", "rms_calibration_error", "n"} and clean["n"] == 500
+    assert set(clean) == {"error", "rms_calibration_error", "n", "calibration_bins"} and clean["n"] == 500
+    bins = clean["calibration_bins"]  # 500 images: five equal-mass bins of 100, least confident first
+    assert bins["bin_size"] == 100 and bins["count"] == [100] * 5 and bins["confidence"] == sorted(bins["confidence"])
+    accuracy = sum(a * n for a, n in zip(bins["accuracy"], bins["count"])) / 500
+    assert accuracy == pytest.approx(100.0 - clean["error"])
     assert clean["error"] < 60.0, "the run did not learn (chance is 90% error)"
     corruptions = results["corruptions"]
-    assert set(corruptions) == {"mean_error", "mce", "relative_mce", "rms_calibration_error", "per_corruption"}
+    assert set(corruptions) == {
+        "mean_error", "mce", "relative_mce", "rms_calibration_error", "rms_calibration_error_by_severity",
+        "calibration_bins", "per_corruption",
+    }
+    assert len(corruptions["rms_calibration_error_by_severity"]) == 5
+    assert sum(corruptions["calibration_bins"]["count"]) == 15 * 5 * 500
     assert list(corruptions["per_corruption"]) == list(CORRUPTION_NAMES)
     for entry in corruptions["per_corruption"].values():
         assert set(entry) == {"errors", "mean_error", "ce"} and len(entry["errors"]) == 5

@@ -9,7 +9,14 @@ from PIL import Image
 from reference_augmix import structured_image
 from torch.utils.data import DataLoader, Dataset
 
-from augmix_bench.augment import AugMix, AugMixViews, Normalize, RandomCropFlip, StandardViews, sample_rng
+from augmix_bench.augment import (
+    AugMix,
+    AugMixViews,
+    Normalize,
+    RandomCropFlip,
+    StandardViews,
+    sample_rng,
+)
 
 PREPROCESS = Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 

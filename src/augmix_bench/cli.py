@@ -116,3 +116,10 @@ def eval_main() -> None:
 def download_main() -> None:
     """``augmix-download dataset=NAME parts=[...]``: fetch, verify and unpack a benchmark's data."""
     _run_hydra("augmix-download", "download", _download_task)
+
+
+def report_main() -> None:
+    """``augmix-report PATH...``: paper-style tables and plots of runs and sweeps (argparse, no Hydra)."""
+    from .report.command import main
+
+    raise SystemExit(main())

@@ -33,22 +33,49 @@ def rms_calibration_error(
     (highest-confidence) bin. With fewer than ``bin_size`` samples there is one bin (and the
     quirk, skipping it, gives 0).
     """
+    bins = _equal_mass_bins(confidence, correct, bin_size)
+    if reference_quirk:
+        bins = bins[:-1]
+    total = len(np.asarray(confidence))
+    squared = sum(count / total * (mean_confidence - accuracy) ** 2 for mean_confidence, accuracy, count in bins)
+    return float(np.sqrt(squared))
+
+
+def calibration_bins(confidence: np.ndarray, correct: np.ndarray, bin_size: int = 100) -> dict[str, list]:
+    """The equal-mass bins of ``rms_calibration_error`` (same sorting and bin edges), for a reliability diagram.
+
+    Returns lists ``confidence`` (mean confidence per bin), ``accuracy`` (fraction correct per bin)
+    and ``count`` (samples per bin), from the least to the most confident bin; empty for no samples.
+    """
+    bins = _equal_mass_bins(confidence, correct, bin_size)
+    return {
+        "confidence": [float(b[0]) for b in bins],
+        "accuracy": [float(b[1]) for b in bins],
+        "count": [int(b[2]) for b in bins],
+    }
+
+
+def _equal_mass_bins(confidence: np.ndarray, correct: np.ndarray, bin_size: int) -> list[tuple[float, float, int]]:
+    """(mean confidence, accuracy, count) of each equal-mass bin, least confident first.
+
+    Samples are sorted by confidence; bins hold ``bin_size`` consecutive samples, the last bin
+    extended to the end (one bin with fewer than ``bin_size`` samples, none with no samples).
+    """
+    if bin_size < 1:
+        raise ValueError(f"bin_size={bin_size} is invalid; accepted: an integer >= 1")
     confidence = np.asarray(confidence, dtype=np.float64)
     correct = np.asarray(correct, dtype=np.float64)
     total = len(confidence)
     if total == 0:
-        return 0.0
+        return []
     order = np.argsort(confidence)
     confidence, correct = confidence[order], correct[order]
     starts = list(range(0, max(total // bin_size, 1) * bin_size, bin_size))
     ends = starts[1:] + [total]
-    if reference_quirk:
-        starts, ends = starts[:-1], ends[:-1]
-    squared = 0.0
-    for start, end in zip(starts, ends):
-        gap = confidence[start:end].mean() - correct[start:end].mean()
-        squared += (end - start) / total * gap**2
-    return float(np.sqrt(squared))
+    return [
+        (float(confidence[start:end].mean()), float(correct[start:end].mean()), end - start)
+        for start, end in zip(starts, ends)
+    ]
 
 
 def mean_corruption_error(errors: Mapping[str, Sequence[float]]) -> float:

@@ -19,7 +19,14 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import UserError
-from .augmix import CIFAR_MEAN, CIFAR_STD, AugMix, AugMixDraw, ChainStep, normalize_pixels
+from .augmix import (
+    CIFAR_MEAN,
+    CIFAR_STD,
+    AugMix,
+    AugMixDraw,
+    ChainStep,
+    normalize_pixels,
+)
 from .ops import get_op
 from .tensor_ops import apply_tensor_op
 from .tensor_random import sample_beta, sample_dirichlet

@@ -22,6 +22,7 @@ from ..data.names import NOISE_PERTURBATIONS, SEVERITIES
 from ..distributed.collectives import gather_objects, shard_bounds
 from ..errors import UserError
 from ..metrics import (
+    calibration_bins,
     corruption_errors,
     error_rate,
     flip_probability,
@@ -38,6 +39,9 @@ SUITES: tuple[str, ...] = ("clean", "corruptions", "perturbations")
 
 #: How many of the best classes ``predict`` records per image (for the top-5 distance).
 TOP_K = 5
+
+#: ``results.json`` keeps about this many equal-mass calibration bins per set (each of at least 100 images).
+STORED_CALIBRATION_BINS = 100
 
 
 @dataclass(frozen=True)
@@ -130,11 +134,25 @@ def predict(
 
 
 def summarize(predictions: Predictions) -> dict:
-    """Error and RMS calibration error (percent) and the image count."""
+    """Error and RMS calibration error (percent), the image count and the calibration bins."""
     return {
         "error": 100.0 * error_rate(predictions.correct),
         "rms_calibration_error": 100.0 * rms_calibration_error(predictions.confidence, predictions.correct),
         "n": int(len(predictions.labels)),
+        "calibration_bins": stored_calibration_bins(predictions),
+    }
+
+
+def stored_calibration_bins(predictions: Predictions) -> dict:
+    """``results.json``'s ``calibration_bins``: equal-mass bins of ``max(100, N // STORED_CALIBRATION_BINS)``
+    images, with ``bin_size``, per-bin mean ``confidence`` and ``accuracy`` (percent) and ``count``."""
+    bin_size = max(100, len(predictions.labels) // STORED_CALIBRATION_BINS)
+    bins = calibration_bins(predictions.confidence, predictions.correct, bin_size)
+    return {
+        "bin_size": bin_size,
+        "confidence": [100.0 * c for c in bins["confidence"]],
+        "accuracy": [100.0 * a for a in bins["accuracy"]],
+        "count": bins["count"],
     }
 
 
@@ -183,6 +201,7 @@ class Evaluator:
         """
         per_corruption: dict[str, dict] = {}
         pooled: list[Predictions] = []
+        by_severity: dict[int, list[Predictions]] = {severity: [] for severity in SEVERITIES}
         names = self.benchmark.corruption_names()
         bar = tqdm(total=len(names) * len(SEVERITIES), desc="corruptions", disable=not self.runtime.show_progress)
         for corruption in names:
@@ -191,6 +210,7 @@ class Evaluator:
                 preds = self._predict(model, self.benchmark.corrupted_set(corruption, severity), f"{corruption}-{severity}")
                 errors.append(100.0 * error_rate(preds.correct))
                 pooled.append(preds)
+                by_severity[severity].append(preds)
                 bar.update(1)
             per_corruption[corruption] = {"errors": errors, "mean_error": float(np.mean(errors)), "ce": None}
         bar.close()
@@ -207,6 +227,11 @@ class Evaluator:
                 relative_mce(fractions, clean_error / 100.0) if normalized and clean_error is not None else None
             ),
             "rms_calibration_error": 100.0 * rms_calibration_error(everything.confidence, everything.correct),
+            "rms_calibration_error_by_severity": [
+                100.0 * rms_calibration_error(p.confidence, p.correct)
+                for p in (Predictions.concatenate(by_severity[s]) for s in SEVERITIES)
+            ],
+            "calibration_bins": stored_calibration_bins(everything),
             "per_corruption": per_corruption,
         }
 

@@ -32,7 +32,13 @@ from ..config.build import (
     build_model_from_config,
     build_training_plan_from_config,
 )
-from ..distributed.collectives import gather_objects, node_first, on_main, sum_across_ranks, sync_buffers
+from ..distributed.collectives import (
+    gather_objects,
+    node_first,
+    on_main,
+    sum_across_ranks,
+    sync_buffers,
+)
 from ..distributed.preemption import is_requeued
 from ..errors import UserError
 from ..evaluation.results import assemble_results, write_results
@@ -41,6 +47,7 @@ from ..files import atomic_write_text
 from ..runtime import Runtime
 from .batches import build_training_batches, resolve_data_pipeline
 from .objectives import Inputs, Objective
+from .run_logger import open_run_logger
 from .schedule import LearningRateFactor, build_sgd, scaled_lr
 
 log = logging.getLogger(__name__)
@@ -131,6 +138,7 @@ class Trainer:
         self.runtime = runtime
         self.resolved = OmegaConf.to_container(cfg, resolve=True)
         check_suites(list(cfg.eval.suites))
+        self.run_logger = open_run_logger(cfg.trainer.get("logger", "csv"), self.run_dir, write=runtime.is_main)
         self.benchmark = build_benchmark_from_config(cfg.dataset)
         parts = required_parts(list(cfg.eval.suites))
         node_first(lambda: self.benchmark.prepare(parts, bool(cfg.dataset.download)), runtime.local_rank)
@@ -331,6 +339,7 @@ class Trainer:
             if self.runtime.is_main:
                 save_checkpoint(self.checkpoint_path, state)
                 write_train_log(self.run_dir / "train_log.csv", self.history)
+                self.run_logger.log_epoch(row)
 
     def images_per_second(self) -> float:
         """Mean training throughput over all finished epochs."""
@@ -365,4 +374,6 @@ def run_training(cfg: DictConfig, run_dir: Path, runtime: Runtime) -> dict[str, 
     )
     if runtime.is_main:
         write_results(run_dir / "results.json", results)
+    trainer.run_logger.log_results(results)
+    trainer.run_logger.close()
     return results

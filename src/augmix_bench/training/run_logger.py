@@ -1,0 +1,103 @@
+"""Extra loggers of a training run (``trainer.logger``), besides ``train_log.csv``, which is always written.
+
+``csv`` (the default) adds nothing. ``tensorboard`` also writes the per-epoch scalars of
+``train_log.csv`` and the final headline numbers as TensorBoard events in the run directory
+(needs the optional extra: ``pip install "augmix-bench[tensorboard]"``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+
+#: Accepted values of ``trainer.logger``.
+LOGGERS: tuple[str, ...] = ("csv", "tensorboard")
+
+#: ``train_log.csv`` columns written as TensorBoard scalars, and their tags.
+EPOCH_TAGS: dict[str, str] = {
+    "train_loss": "train/loss",
+    "train_error": "train/error",
+    "lr": "train/lr",
+    "test_error": "test/error",
+    "images_per_second": "train/images_per_second",
+}
+
+
+def _headline(results: dict[str, Any]) -> dict[str, float | None]:
+    """The final numbers logged by ``log_results`` (percent), by TensorBoard tag."""
+    clean = results.get("clean") or {}
+    corruptions = results.get("corruptions") or {}
+    perturbations = results.get("perturbations") or {}
+    return {
+        "results/clean_error": clean.get("error"),
+        "results/clean_rms_calibration_error": clean.get("rms_calibration_error"),
+        "results/mean_corruption_error": corruptions.get("mean_error"),
+        "results/mce": corruptions.get("mce"),
+        "results/relative_mce": corruptions.get("relative_mce"),
+        "results/corrupted_rms_calibration_error": corruptions.get("rms_calibration_error"),
+        "results/mean_flip_probability": perturbations.get("mean_flip_probability"),
+    }
+
+
+class RunLogger:
+    """The ``csv`` logger: ``train_log.csv`` is written by the training loop, so this adds nothing."""
+
+    def log_epoch(self, row: dict[str, Any]) -> None:
+        """Record one finished epoch (a ``train_log.csv`` row)."""
+
+    def log_results(self, results: dict[str, Any]) -> None:
+        """Record the final evaluation (the ``results.json`` dict)."""
+
+    def close(self) -> None:
+        """Flush and release files."""
+
+
+class TensorBoardLogger(RunLogger):
+    """Writes TensorBoard event files into ``run_dir``: per-epoch scalars (step = epoch) and, at the
+    end, the headline results (step = the last epoch)."""
+
+    def __init__(self, run_dir: Path) -> None:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise UserError(
+                'trainer.logger=tensorboard needs the tensorboard package; pip install "augmix-bench[tensorboard]"'
+            ) from None
+        self.writer = SummaryWriter(log_dir=str(run_dir))
+        self.epoch = 0
+
+    def log_epoch(self, row: dict[str, Any]) -> None:
+        """Add the row's numbers as scalars at step ``row["epoch"]`` (empty test errors are skipped)."""
+        self.epoch = int(row["epoch"])
+        for column, tag in EPOCH_TAGS.items():
+            if row.get(column) is not None:
+                self.writer.add_scalar(tag, float(row[column]), self.epoch)
+        self.writer.flush()
+
+    def log_results(self, results: dict[str, Any]) -> None:
+        """Add the headline numbers (clean error, corruption error / mCE, calibration) that exist."""
+        step = int(results.get("epochs") or self.epoch)
+        for tag, value in _headline(results).items():
+            if value is not None:
+                self.writer.add_scalar(tag, float(value), step)
+        self.writer.flush()
+
+    def close(self) -> None:
+        """Close the event file."""
+        self.writer.close()
+
+
+def check_logger(name: str) -> None:
+    """Refuse an unknown ``trainer.logger`` with the accepted values."""
+    if name not in LOGGERS:
+        raise UserError(f"unknown trainer.logger {name!r}; choose from: {', '.join(LOGGERS)}")
+
+
+def open_run_logger(name: str, run_dir: Path, write: bool = True) -> RunLogger:
+    """The logger ``trainer.logger`` names; with ``write=False`` (DDP ranks other than 0) one that writes nothing."""
+    check_logger(name)
+    if name == "tensorboard" and write:
+        return TensorBoardLogger(Path(run_dir))
+    return RunLogger()

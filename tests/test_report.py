@@ -1,0 +1,251 @@
+"""augmix-report on hand-written results.json files: aggregation, paper lookup, outputs, bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import struct
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_cli
+
+from augmix_bench.data.names import CORRUPTIONS
+from augmix_bench.report.aggregate import group_runs, stat
+from augmix_bench.report.collect import collect
+from augmix_bench.report.command import main
+from augmix_bench.report.paper import paper_dir, paper_value
+from augmix_bench.report.plots import PLOT_FILES
+
+
+def results(
+    mean_error: float,
+    *,
+    dataset: str = "cifar10",
+    model: str = "wrn40_2",
+    augmentation: str = "standard",
+    seed: int = 1,
+    epochs: int = 100,
+    clean: float = 5.0,
+    mce: float | None = None,
+    newer: bool = True,
+    lr: float = 0.1,
+) -> dict[str, Any]:
+    """A results.json dict whose corruption k has errors ``mean_error - 7 + k + (s - 3)`` at severity s.
+
+    The mean over severities of corruption k is ``mean_error - 7 + k``; over the 15 corruptions it is
+    ``mean_error``. ``newer`` adds the calibration bins and per-severity calibration errors.
+    """
+    per_corruption = {
+        name: {"errors": [mean_error - 7 + k + (s - 3) for s in range(1, 6)], "mean_error": mean_error - 7 + k,
+               "ce": None if mce is None else mce + k - 7}
+        for k, name in enumerate(CORRUPTIONS)
+    }
+    entry = {
+        "dataset": dataset, "model": model, "augmentation": augmentation, "seed": seed, "epochs": epochs,
+        "clean": {"error": clean, "rms_calibration_error": 2.0, "n": 10000},
+        "corruptions": {"mean_error": mean_error, "mce": mce, "relative_mce": None if mce is None else mce + 10,
+                        "rms_calibration_error": 6.0, "per_corruption": per_corruption},
+        "perturbations": None,
+        "meta": {},
+        "config": {"dataset": {"name": dataset, "root": f"/data/{seed}"}, "model": {"name": model},
+                   "augmentation": {"name": augmentation}, "optim": {"lr": lr},
+                   "trainer": {"epochs": epochs, "batch_size": 128, "num_workers": seed}, "seed": seed},
+    }
+    if newer:
+        bins = {"bin_size": 100, "confidence": [40.0, 70.0, 95.0], "accuracy": [35.0, 72.0, 97.0], "count": [100, 100, 100]}
+        entry["clean"]["calibration_bins"] = bins
+        entry["corruptions"]["calibration_bins"] = {**bins, "accuracy": [20.0, 50.0, 80.0]}
+        entry["corruptions"]["rms_calibration_error_by_severity"] = [3.0, 4.0, 5.0, 7.0, 9.0]
+    return entry
+
+
+def write_run(folder: Path, entry: dict[str, Any], train_log: bool = True) -> Path:
+    """A run directory with .hydra/, results.json and (optionally) a 3-epoch train_log.csv."""
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "config.yaml").write_text(f"trainer:\n  epochs: {entry['epochs']}\n")
+    (folder / "results.json").write_text(json.dumps(entry))
+    if train_log:
+        (folder / "train_log.csv").write_text(
+            "epoch,lr,train_loss,train_error,test_error,seconds,images_per_second\n"
+            "1,0.1,2.0,60.0,50.0,1.0,100.0\n2,0.05,1.0,30.0,,1.0,100.0\n3,0.01,0.5,10.0,20.0,1.0,100.0\n"
+        )
+    return folder
+
+
+@pytest.fixture
+def sweep(tmp_path: Path) -> Path:
+    """standard with seeds 1, 2 (26.0, 27.0) and augmix with seed 1 (12.0), WRN-40-2 on CIFAR-10."""
+    root = tmp_path / "sweep"
+    root.mkdir()
+    (root / "multirun.yaml").write_text("hydra: {}\n")
+    write_run(root / "0", results(26.0, seed=1, clean=5.0))
+    write_run(root / "1", results(27.0, seed=2, clean=6.0))
+    write_run(root / "2", results(12.0, augmentation="augmix", seed=1, clean=4.5))
+    return root
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk (after checking the signature)."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_stat_is_the_mean_and_sample_std() -> None:
+    s = stat([1.0, 2.0, 4.0, None])
+    assert s.n == 3 and s.mean == pytest.approx(7 / 3)
+    assert s.std == pytest.approx((((1 - 7 / 3) ** 2 + (2 - 7 / 3) ** 2 + (4 - 7 / 3) ** 2) / 2) ** 0.5)  # 1.5275
+    assert stat([3.0]) == type(s)(3.0, None, 1) and stat([None]) == type(s)(None, None, 0)
+
+
+def test_seeds_pool_and_different_recipes_stay_apart(tmp_path: Path) -> None:
+    write_run(tmp_path / "a", results(26.0, seed=1))
+    write_run(tmp_path / "b", results(27.0, seed=2))
+    write_run(tmp_path / "c", results(20.0, seed=1, epochs=200))
+    write_run(tmp_path / "d", results(21.0, seed=1, lr=0.05))
+    write_run(tmp_path / "e", results(12.0, augmentation="augmix"))
+    (tmp_path / "b" / "checkpoints").mkdir()
+    (tmp_path / "b" / "checkpoints" / "eval_results.json").write_text(json.dumps(results(27.0, seed=2)))
+    (tmp_path / "f" / "checkpoints").mkdir(parents=True)  # augmix-eval of a checkpoint without results.json
+    (tmp_path / "f" / "checkpoints" / "eval_results.json").write_text(json.dumps(results(14.0, augmentation="augmix", seed=2)))
+    groups = group_runs(collect([tmp_path]).runs)  # b's re-evaluation is not counted twice, f's is counted
+    # dataset.root and trainer.num_workers differ between seeds but are not part of the recipe
+    labels = [(g.augmentation, g.recipe_label, g.seeds) for g in groups]
+    assert labels == [
+        ("standard", "optim.lr=0.05, trainer.epochs=100", [1]),
+        ("standard", "optim.lr=0.1, trainer.epochs=100", [1, 2]),
+        ("standard", "optim.lr=0.1, trainer.epochs=200", [1]),
+        ("augmix", "", [1, 2]),
+    ]
+    assert groups[3].runs[1].run_dir == tmp_path / "f" and groups[3].stat("mean_corruption_error").mean == 13.0
+    pooled = groups[1].stat("mean_corruption_error")
+    assert (pooled.mean, pooled.n) == (26.5, 2) and pooled.std == pytest.approx(0.5**0.5)
+    assert groups[1].stat("error/gaussian_noise").mean == pytest.approx(26.5 - 7)
+    assert groups[1].stat("severity_error/5").mean == pytest.approx(26.5 + 2)
+
+
+def test_paper_lookup() -> None:
+    assert paper_value("cifar10", "wrn40_2", "standard", "mean_corruption_error") == 26.9
+    assert paper_value("cifar10", "wrn40_2", "augmix", "mean_corruption_error") == 11.2
+    assert paper_value("cifar100", "resnext29", "augmix", "mean_corruption_error") == 34.9
+    assert paper_value("cifar100", "wrn40_2", "augmix_no_jsd", "mean_corruption_error") == 39.8  # ablation only
+    assert paper_value("imagenet", "resnet50", "augmix", "mce") == 68.4
+    assert paper_value("imagenet", "resnet50", "standard", "clean_error") == 23.9
+    assert paper_value("cifar10", "wrn40_2", "augmix", "clean_error") is None
+    assert paper_value("synthetic", "wrn40_2", "augmix", "mean_corruption_error") is None
+    with pytest.raises(ValueError, match="unknown paper metric 'accuracy'"):
+        paper_value("cifar10", "wrn40_2", "augmix", "accuracy")
+    assert paper_dir() == Path(__file__).resolve().parents[1] / "results" / "paper"  # a checkout
+
+
+def test_report_files(sweep: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main([str(sweep)]) == 0
+    out = capsys.readouterr().out
+    report = sweep / "report"
+    assert out.splitlines()[0] == str(report / "report.md")
+    assert "| wrn40_2 | 26.50 ± 0.71, n=2 (26.9) | 12.00 (11.2) |" in out  # the main table is printed
+    md = (report / "report.md").read_text()
+    assert "| wrn40_2 | 26.50 ± 0.71, n=2 (26.9) | 12.00 (11.2) |" in md
+    assert "| wrn40_2 | 5.50 ± 0.71, n=2 | 4.50 |" in md  # clean error: no paper value on CIFAR
+    assert "| wrn40_2 | standard | 2 | 19.50 | 20.50 |" in md  # per corruption: means over the seeds
+    assert "3 of 3 job folders finished" in md and "partial" not in md
+    for name in PLOT_FILES:
+        assert f"![{name}]({name})" in md
+        width, height = png_size(report / name)
+        assert 300 <= width <= 2000 and 300 <= height <= 2000 and (report / name).stat().st_size > 5000
+
+    rows = list(csv.DictReader((report / "summary.csv").open()))
+    assert [(r["augmentation"], r["seed"], r["mean_corruption_error"]) for r in rows] == [
+        ("standard", "1", "26.0"), ("standard", "2", "27.0"), ("augmix", "1", "12.0")]
+    assert list(rows[0])[:8] == ["path", "dataset", "model", "augmentation", "seed", "epochs", "recipe", "clean_error"]
+    assert [f"error/{c}" for c in CORRUPTIONS] == list(rows[0])[-15:]
+    assert rows[0]["error/gaussian_noise"] == "19.0" and rows[0]["clean_calibration"] == "2.0"
+
+    tex = (report / "report.tex").read_text()
+    for command in (r"\toprule", r"\midrule", r"\bottomrule", r"\begin{tabular}{lrr}"):
+        assert command in tex
+    assert r"wrn40\_2 & $26.50 \pm 0.71$, $n{=}2$ (26.9) & 12.00 (11.2) \\" in tex
+    assert "–" not in tex and "±" not in tex
+
+
+def test_recipes_that_differ_are_noted(tmp_path: Path) -> None:
+    write_run(tmp_path / "a", results(26.0, seed=1, epochs=100))
+    write_run(tmp_path / "b", results(20.0, seed=1, epochs=200))
+    assert main([str(tmp_path), f"output={tmp_path / 'out'}"]) == 0
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "| wrn40_2 [trainer.epochs=100] | 26.00 (26.9) |" in md
+    assert "| wrn40_2 [trainer.epochs=200] | 20.00 (26.9) |" in md
+    assert "reported separately, never averaged together" in md
+
+
+def test_missing_cells_and_older_results(tmp_path: Path) -> None:
+    write_run(tmp_path / "a", results(26.0, newer=False), train_log=False)
+    write_run(tmp_path / "b", results(30.0, model="allconv", augmentation="augmix", newer=False), train_log=False)
+    assert main([str(tmp_path), "--output", str(tmp_path / "out")]) == 0
+    out = tmp_path / "out"
+    md = (out / "report.md").read_text()
+    assert "| allconv | – (30.8) | 30.00 (15.0) |" in md and "| wrn40_2 | 26.00 (26.9) | – (11.2) |" in md
+    for name in ("reliability.png", "calibration.png", "training_curves.png"):
+        assert not (out / name).exists() and f"`{name}`: not drawn" in md
+    assert png_size(out / "severity.png")[0] >= 300
+
+
+def test_imagenet_and_ablation_tables(tmp_path: Path) -> None:
+    write_run(tmp_path / "in", results(50.0, dataset="imagenet", model="resnet50", augmentation="augmix", clean=22.0, mce=66.0))
+    write_run(tmp_path / "ab", results(15.0, augmentation="augmix_no_jsd"))
+    assert main([str(tmp_path)]) == 0
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert "### imagenet: mCE (%)" in md and "| resnet50 | 66.00 (68.4) |" in md
+    assert "| resnet50 | augmix | 22.00 (22.4) | 59.00 |" in md  # Table 2: clean, then CE of gaussian noise
+    assert md.count("| 66.00 (68.4) | 76.00 |") == 1  # mCE (paper) and relative mCE
+    assert "### Ablation, WRN-40-2 on cifar10-C" in md
+    assert "| augmix_no_jsd | 15.00 (14.0) |" in md and "| random_autoaugment | – (21.0) |" in md
+
+
+def test_bad_input_is_one_line(tmp_path: Path, sweep: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main([str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"augmix-report: error: {tmp_path / 'nope'} does not exist; pass run directories, sweep directories or results.json files"]
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main([str(empty)]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"augmix-report: error: no finished runs to report under {empty}"]
+
+    (sweep / "3").mkdir()
+    (sweep / "3" / "results.json").write_text('{"dataset": "cifar10", "model": ')
+    (sweep / "4" / ".hydra").mkdir(parents=True)
+    (sweep / "4" / ".hydra" / "config.yaml").write_text("trainer:\n  epochs: 100\n")
+    assert main([str(sweep), str(empty)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        f"augmix-report: warning: no results.json or eval_results.json under {empty}",
+        f"augmix-report: warning: skipping malformed {sweep / '3' / 'results.json'}: it is not JSON "
+        "(Expecting value at line 1)",
+    ]
+    md = (sweep / "report" / "report.md").read_text()
+    assert "26.50 ± 0.71, n=2 (26.9)" in md  # the rest is still reported
+    assert "3 of 4 job folders finished (partial sweep)" in md
+    assert "no results.json: still training or stopped (0 of 100 epochs in train_log.csv)" in md
+
+    assert main([str(sweep), "--nope"]) == 2
+    assert capsys.readouterr().err.splitlines() == ["augmix-report: error: unrecognized arguments: --nope"]
+    assert main([]) == 2
+    assert capsys.readouterr().err.splitlines() == ["augmix-report: error: the following arguments are required: PATH"]
+
+
+def test_missing_matplotlib_names_the_extra(sweep: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what an environment without the extra sees
+    assert main([str(sweep)]) == 2
+    line = capsys.readouterr().err.strip()
+    assert line == 'augmix-report: error: the plots need matplotlib, which is not installed; pip install "augmix-bench[report]"'
+    assert not (sweep / "report").exists()
+
+
+def test_console_script(sweep: Path, tmp_path: Path) -> None:
+    result = run_cli("augmix-report", str(sweep / "0" / "results.json"), str(sweep / "2"), cwd=tmp_path)
+    assert result.stdout.splitlines()[0] == str(sweep / "0" / "report" / "report.md")
+    assert "| wrn40_2 | 26.00 (26.9) | 12.00 (11.2) |" in result.stdout
