@@ -98,6 +98,12 @@ def _download_task(cfg: DictConfig) -> None:
     log.info("%s %s ready in %s", benchmark.name, ", ".join(parts), benchmark.root)
 
 
+def _corrupt_task(cfg: DictConfig) -> Path:
+    from .corrupt.command import run_corrupt
+
+    return run_corrupt(cfg)
+
+
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}%"
 
@@ -115,3 +121,8 @@ def eval_main() -> None:
 def download_main() -> None:
     """``augmix-download dataset=NAME parts=[...]``: fetch, verify and unpack a benchmark's data."""
     _run_hydra("augmix-download", "download", _download_task)
+
+
+def corrupt_main() -> None:
+    """``augmix-corrupt dataset=NAME``: generate the dataset's corruption benchmark (-C)."""
+    _run_hydra("augmix-corrupt", "corrupt", _corrupt_task)
