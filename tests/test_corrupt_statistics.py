@@ -53,7 +53,7 @@ def test_cifar_random_corruptions_follow_the_original_distribution(name: str) ->
     assert min(means) > 0.5  # every severity changes the images
 
 
-@pytest.mark.parametrize("name", ["gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "snow", "frost", "fog", "spatter", "elastic_transform", "motion_blur"])
+@pytest.mark.parametrize("name", ["gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "snow", "frost", "fog", "spatter"])
 def test_imagenet_random_corruptions_follow_the_original_distribution(name: str) -> None:
     rng = np.random.default_rng(1)
     base, _ = learnable_images(6, 10, rng)

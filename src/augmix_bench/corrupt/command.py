@@ -63,10 +63,14 @@ def _options(cfg: DictConfig) -> dict[str, Any]:
     table = corrupt.get("parameters")
     if table is not None and table not in TABLES:
         raise UserError(f"unknown corrupt.parameters {table!r}; choose from: {', '.join(TABLES)} (or null: by image size)")
+    chunk_size = corrupt.get("chunk_size") or 250
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise UserError(f"corrupt.chunk_size must be a positive integer, got {chunk_size!r}")
     seed = cfg.get("seed", 0)
     if not isinstance(seed, int) or seed < 0:
         raise UserError(f"seed must be a non-negative integer, got {seed!r}")
-    return {"corruptions": names, "severities": sorted(set(severities)), "workers": workers, "table": table, "seed": seed}
+    return {"corruptions": names, "severities": sorted(set(severities)), "workers": workers, "table": table, "seed": seed,
+            "chunk_size": chunk_size}
 
 
 def _dataset(cfg: DictConfig, seed: int) -> tuple[str, Any, np.ndarray | None, Path, Path | None]:
@@ -136,6 +140,7 @@ def run_corrupt(cfg: DictConfig) -> Path:
         options["severities"],
         manifest,
         workers=options["workers"],
+        chunk_size=options["chunk_size"],
         progress=bool(cfg.get("progress", True)),
     )
     log.info("%d corruptions x %d severities ready in %s", len(options["corruptions"]), len(options["severities"]), output)
