@@ -8,7 +8,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from .filters import batch_first, clipped_zoom, gaussian, planes_first, to_uint8, to_unit
+from .filters import _zoom_plan, batch_first, clipped_zoom, gaussian, planes_first, to_uint8, to_unit
 from .filters import motion_blur as im_motion_blur
 from .parameters import CorruptionSetting
 
@@ -98,11 +98,75 @@ def motion_blur(images: np.ndarray, setting: CorruptionSetting, rngs: Sequence[n
 
 #: Zoom blur works on groups of images of about this many pixels, so its temporaries stay in cache.
 ZOOM_GROUP_PIXELS = 128 * 32 * 32
+#: Largest side for which zoom blur goes through one dense linear operator (a 1024 x 1024 matrix at 32 px).
+ZOOM_OPERATOR_MAX_SIDE = 32
+#: Values of the operator's result this close to an integer are recomputed in the original order.
+ZOOM_MARGIN = 1 / 256
 
 
 def zoom_blur(images: np.ndarray, setting: CorruptionSetting, rngs: Sequence[np.random.Generator] | None = None) -> np.ndarray:
-    """The mean of the image and its centre zooms by every factor of the list (float32); clip; x255."""
-    factors = setting.zoom_factors()
+    """The mean of the image and its centre zooms by every factor of the list (float32); clip; x255.
+
+    Up to 32 px the mean is one float32 matrix product per image plane, and every output whose
+    value lies within ``ZOOM_MARGIN`` grey levels of an integer (where the operator's rounding and
+    the scripts' float32 rounding, together below 0.0025, could change the truncation) is recomputed in the scripts' float32 / SciPy order,
+    so the result is the original's bit for bit; larger images take that exact order throughout.
+    """
+    factors = tuple(float(f) for f in setting.zoom_factors())
+    side = images.shape[1]
+    if side > ZOOM_OPERATOR_MAX_SIDE:
+        return _zoom_blur_exact(images, factors)
+    unit = to_unit(images, np.float32)
+    planes = np.moveaxis(unit, 3, 1).reshape(-1, side * side)
+    approx = np.clip(planes @ _zoom_operator(side, factors).T, 0, 1) * 255
+    out = np.floor(approx)
+    near = np.abs(approx - np.rint(approx)) < ZOOM_MARGIN
+    if near.any():
+        plane, pixel = np.nonzero(near)
+        out[plane, pixel] = _zoom_values(unit, factors, plane // 3, pixel // side, pixel % side, plane % 3)
+    return np.ascontiguousarray(np.moveaxis(out.reshape(-1, 3, side, side), 1, 3)).astype(np.uint8)
+
+
+@lru_cache(maxsize=16)
+def _zoom_operator(side: int, factors: tuple[float, ...]) -> np.ndarray:
+    """The zoom blur of a flattened plane as a matrix: (I + sum of the clipped zooms) / (count + 1)."""
+    total = np.eye(side * side)
+    rows = np.arange(side)
+    for factor in factors:
+        top, _, first, second, w_first, w_second = _zoom_plan(side, factor)
+        axis = np.zeros((side, side))
+        np.add.at(axis, (rows, top + first), w_first)
+        np.add.at(axis, (rows, top + second), w_second)
+        total += np.kron(axis, axis)
+    return (total / (len(factors) + 1)).astype(np.float32)
+
+
+def _zoom_values(unit: np.ndarray, factors: tuple[float, ...], b: np.ndarray, i: np.ndarray, j: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Zoom blur outputs at (image, row, col, channel) in the scripts' order: each zoom in float64 as
+    SciPy sums it, cast to float32, accumulated in float32; then mean, clip, x255."""
+    side = unit.shape[1]
+    flat = unit.ravel()
+    base = b * (side * side * 3) + c
+    own = flat[base + (i * side + j) * 3]
+    acc = np.zeros(len(b), dtype=np.float32)
+    for factor in factors:
+        if factor == 1:
+            acc += own
+            continue
+        top, _, first, second, w_first, w_second = _zoom_plan(side, factor)
+        r0, r1 = (top + first[i]) * (side * 3), (top + second[i]) * (side * 3)
+        c0, c1 = (top + first[j]) * 3 + base, (top + second[j]) * 3 + base
+        wr0, wr1, wc0, wc1 = w_first[i], w_second[i], w_first[j], w_second[j]
+        value = (flat[r0 + c0] * wr0) * wc0
+        value += (flat[r0 + c1] * wr0) * wc1
+        value += (flat[r1 + c0] * wr1) * wc0
+        value += (flat[r1 + c1] * wr1) * wc1
+        acc += value.astype(np.float32)
+    mean = (own + acc) / np.float32(len(factors) + 1)
+    return np.clip(mean, 0, 1) * np.float32(255)
+
+
+def _zoom_blur_exact(images: np.ndarray, factors: tuple[float, ...]) -> np.ndarray:
     out = np.empty_like(images)
     group = max(1, ZOOM_GROUP_PIXELS // (images.shape[1] * images.shape[2]))
     for start in range(0, len(images), group):

@@ -26,7 +26,7 @@ from ..errors import UserError
 from .parameters import TABLES, table_for_side
 
 #: The modules of the ``[corrupt]`` extra.
-EXTRA_MODULES: tuple[str, ...] = ("scipy", "skimage", "cv2", "imagecorruptions")
+EXTRA_MODULES: tuple[str, ...] = ("scipy", "cv2", "imagecorruptions")
 
 log = logging.getLogger("augmix_bench")
 

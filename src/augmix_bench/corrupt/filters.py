@@ -103,23 +103,20 @@ def motion_blur(images: np.ndarray, radius: float, sigma: float, angles: np.ndar
     """ImageMagick motion blur of uint8 images (B, H, W[, C]), image b along ``angles[b]`` degrees.
 
     Each output pixel is the weighted sum of the pixels at the taps' offsets (coordinates clamped
-    to the image), computed on 16-bit quanta, rounded, and reduced to 8 bits by ``q // 257`` as an
-    8-bit PNG written by ImageMagick 6.9 Q16 holds it.
+    to the image, i.e. read from an edge-replicated border), computed on 16-bit quanta, rounded, and
+    reduced to 8 bits by ``q // 257`` as an 8-bit PNG written by ImageMagick 6.9 Q16 holds it.
     """
     weights = motion_weights(float(radius), float(sigma))
-    batch, height, width = images.shape[:3]
-    flat = images.reshape(batch * height * width, -1)
-    rows = np.arange(height)
-    cols = np.arange(width)
-    base = (np.arange(batch) * height * width)[:, None, None]
-    acc = np.zeros((batch, height, width, flat.shape[1]), dtype=np.float64)
-    offsets = [motion_offsets(len(weights), float(a)) for a in angles]
-    for tap, weight in enumerate(weights):
-        dx = np.array([o[0][tap] for o in offsets])[:, None, None]
-        dy = np.array([o[1][tap] for o in offsets])[:, None, None]
-        src_rows = np.clip(rows[None, :, None] + dy, 0, height - 1)
-        src_cols = np.clip(cols[None, None, :] + dx, 0, width - 1)
-        index = base + src_rows * width + src_cols
-        acc += weight * (257.0 * flat[index])
-    quanta = np.floor(np.minimum(acc, 65535.0) + 0.5)
-    return (quanta // 257).astype(np.uint8).reshape(images.shape)
+    height, width = images.shape[1:3]
+    reach = len(weights) - 1
+    padding = [(0, 0), (reach, reach), (reach, reach)] + [(0, 0)] * (images.ndim - 3)
+    quanta = np.pad(images, padding, mode="edge") * 257.0
+    out = np.empty(images.shape, dtype=np.float64)
+    for index, angle in enumerate(angles):
+        dx, dy = motion_offsets(len(weights), float(angle))
+        acc = out[index]
+        acc.fill(0.0)
+        for weight, x, y in zip(weights, dx + reach, dy + reach):
+            acc += weight * quanta[index, y : y + height, x : x + width]
+    out = np.floor(np.minimum(out, 65535.0) + 0.5)
+    return (out // 257).astype(np.uint8)
