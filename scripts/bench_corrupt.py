@@ -7,7 +7,7 @@ as a worker does (per-image generators included), the transcription image by ima
 per second of the process's CPU time (steadier than wall-clock time on a shared machine) and as
 ratios to the transcription. The overall rate weighs every corruption equally, as generating a
 whole -C set does. Without ``--quick`` the script also times the real command end to end
-(``run_corrupt``, all cores, writing the files) on a CIFAR-format folder of 1000 images.
+(``run_corrupt``, all cores, writing the files) on a CIFAR-format folder of ``--end-to-end`` images.
 The original's motion blur and snow called ImageMagick through Wand, which the transcription
 replaces by its NumPy formula, so those two baselines are not the original's own speed. Run from
 the repository root:
@@ -99,6 +99,8 @@ def main() -> None:
     """Measure, print and save the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer images and shorter timings (< 2 minutes)")
+    parser.add_argument("--end-to-end", type=int, default=1000, metavar="N",
+                        help="without --quick: time augmix-corrupt on N test images (10000 = a whole CIFAR-10-C)")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     original.FROST_DIR = frost_folder()
@@ -133,11 +135,11 @@ def main() -> None:
         f"load average during the run: {', '.join(f'{v:.1f}' for v in os.getloadavg())} (a shared machine)",
     ]
     if not args.quick:
-        payload["end_to_end"] = end_to_end(1000)
+        payload["end_to_end"] = end_to_end(args.end_to_end)
         e2e = payload["end_to_end"]
         print("end to end:", e2e)
         notes.append(
-            f"end to end (augmix-corrupt on 1000 images, {e2e['workers']} workers, files written): {e2e['images_per_second']:,} "
+            f"end to end (augmix-corrupt on {args.end_to_end} test images, {e2e['workers']} workers, files written): {e2e['images_per_second']:,} "
             f"images/s wall-clock, i.e. {e2e['projected_cifar10_c_seconds'] / 60:.1f} minutes for CIFAR-10-C"
         )
     table = markdown_table(("corruption", "this (img/CPU-s)", "original (img/CPU-s)", "ratio"), rows)

@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Union
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -43,6 +44,12 @@ _JOB: Job | None = None
 def _set_job(job: Job) -> None:
     global _JOB
     _JOB = job
+
+
+def _start_worker(job: Job) -> None:
+    """A pool process: one OpenCV thread (the processes are the parallelism), then the job."""
+    cv2.setNumThreads(1)
+    _set_job(job)
 
 
 def corrupt_chunk(job: Job, corruption: str, severity: int, start: int, stop: int) -> np.ndarray:
@@ -78,7 +85,7 @@ def generate(
     count = len(job.source)
     chunks = [(s, a, min(a + chunk_size, count)) for s in severities for a in range(0, count, chunk_size)]
     _set_job(job)
-    pool = ProcessPoolExecutor(workers, initializer=_set_job, initargs=(job,)) if workers > 1 else None
+    pool = ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(job,)) if workers > 1 else None
     try:
         for corruption in corruptions:
             if job.layout.finished(corruption, manifest):
