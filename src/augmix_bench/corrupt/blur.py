@@ -109,8 +109,9 @@ def zoom_blur(images: np.ndarray, setting: CorruptionSetting, rngs: Sequence[np.
 
     Up to 32 px the mean is one float32 matrix product per image plane, and every output whose
     value lies within ``ZOOM_MARGIN`` grey levels of an integer (where the operator's rounding and
-    the scripts' float32 rounding, together below 0.0025, could change the truncation) is recomputed in the scripts' float32 / SciPy order,
-    so the result is the original's bit for bit; larger images take that exact order throughout.
+    the scripts' float32 rounding, together below 0.0025, could change the truncation) is
+    recomputed in the scripts' float32 / SciPy order, so the result is the original's bit for bit;
+    larger images take that exact order throughout.
     """
     factors = tuple(float(f) for f in setting.zoom_factors())
     side = images.shape[1]
