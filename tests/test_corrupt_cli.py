@@ -64,7 +64,7 @@ def test_cifar_set_is_in_the_loader_layout(cifar: dict) -> None:
 def test_same_seed_same_bytes_whatever_the_workers_other_seed_other_bytes(cifar: dict, tmp_path: Path) -> None:
     root = cifar["root"]
     again, other = tmp_path / "again", tmp_path / "other"
-    names = ["glass_blur", "frost", "zoom_blur", "spatter", "elastic_transform", "motion_blur"]
+    names = ["glass_blur", "frost", "zoom_blur", "spatter"]
     run_cli("augmix-corrupt", f"dataset.root={root}", f"output={again}", "seed=0", "corrupt.workers=1", "corrupt.chunk_size=7",
             f"corrupt.corruptions=[{','.join(names)}]", *QUIET, cwd=tmp_path)
     assert _files(again) == {k: v for k, v in _files(cifar["out"]).items() if k[:-4] in names + ["labels"]}
@@ -76,7 +76,7 @@ def test_same_seed_same_bytes_whatever_the_workers_other_seed_other_bytes(cifar:
 
 def test_a_killed_run_resumes_to_the_same_bytes(cifar: dict, tmp_path: Path) -> None:
     out = tmp_path / "resumed"
-    names = ["gaussian_noise", "contrast", "glass_blur", "fog", "snow", "jpeg_compression"]
+    names = ["gaussian_noise", "contrast", "glass_blur", "fog", "jpeg_compression"]
     command = [str(Path(sys.executable).with_name("augmix-corrupt")), f"dataset.root={cifar['root']}", f"output={out}",
                "seed=0", "corrupt.workers=2", "corrupt.chunk_size=2", f"corrupt.corruptions=[{','.join(names)}]", *QUIET]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
