@@ -136,8 +136,8 @@ class NpyLayout:
 class ImageLayout:
     """``<corruption>/<severity>/<relative path>`` image files in ``folder``.
 
-    ``image_format`` is ``JPEG`` (quality 85, optimized, the file name kept) or ``PNG`` (lossless,
-    the suffix replaced by ``.png``).
+    ``image_format`` is ``JPEG`` (quality 85, optimized, the file name kept; ``.JPEG`` replaces
+    another suffix) or ``PNG`` (lossless, the suffix replaced by ``.png``).
     """
 
     folder: Path
@@ -149,6 +149,8 @@ class ImageLayout:
         name = Path(self.relative[index])
         if self.image_format == "PNG":
             name = name.with_suffix(".png")
+        elif name.suffix.lower() not in (".jpeg", ".jpg"):
+            name = name.with_suffix(".JPEG")
         return self.folder / corruption / str(severity) / name
 
     def _marker(self, corruption: str, severity: int, start: int) -> Path:
