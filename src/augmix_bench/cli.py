@@ -99,6 +99,13 @@ def _download_task(cfg: DictConfig) -> None:
     log.info("%s %s ready in %s", benchmark.name, ", ".join(parts), benchmark.root)
 
 
+def _corrupt_task(cfg: DictConfig) -> Path:
+    from .config.build import plain
+    from .corrupt.command import run_corrupt
+
+    return run_corrupt(plain(cfg))
+
+
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}%"
 
@@ -123,3 +130,8 @@ def report_main() -> None:
     from .report.command import main
 
     raise SystemExit(main())
+
+
+def corrupt_main() -> None:
+    """``augmix-corrupt dataset=NAME``: generate the dataset's corruption benchmark (-C)."""
+    _run_hydra("augmix-corrupt", "corrupt", _corrupt_task)
