@@ -75,13 +75,20 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_report(name: str, title: str, payload: dict[str, Any], table: str, notes: Sequence[str]) -> Path:
-    """Write ``<RESULTS_DIR>/<name>.json`` (``payload`` plus machine, command, date) and ``.md``."""
+def write_report(
+    name: str,
+    title: str,
+    payload: dict[str, Any],
+    table: str,
+    notes: Sequence[str],
+    directory: Path = RESULTS_DIR,
+) -> Path:
+    """Write ``<directory>/<name>.json`` (``payload`` plus machine, command, date) and ``.md``."""
     facts = machine()
     command = "python " + shlex.join(sys.argv)
     date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     report = {"command": command, "date": date, "machine": facts, **payload}
-    atomic_write_json(RESULTS_DIR / f"{name}.json", report)
+    atomic_write_json(directory / f"{name}.json", report)
     torch_version = facts["versions"]["torch"]
     lines = [
         f"# {title}",
@@ -95,6 +102,6 @@ def write_report(name: str, title: str, payload: dict[str, Any], table: str, not
         *[f"- {note}" for note in notes],
         "",
     ]
-    path = RESULTS_DIR / f"{name}.md"
+    path = directory / f"{name}.md"
     atomic_write_text(path, "\n".join(lines))
     return path
