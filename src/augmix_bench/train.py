@@ -29,7 +29,7 @@ from .models import build_model
 from .objectives import Inputs, Objective
 from .pipeline import build_training_plan
 from .results import assemble_results, write_results
-from .runtime import Runtime, check_precision, resolve_device
+from .runtime import Runtime, check_precision, configure_cuda_math, resolve_device
 from .schedule import LearningRateFactor, build_sgd, scaled_lr
 from .training_batches import build_training_batches, resolve_data_pipeline
 
@@ -88,9 +88,11 @@ def dataset_options(dataset_cfg: DictConfig | dict) -> dict[str, Any]:
 
 
 def make_runtime(trainer: DictConfig, rank: int = 0, world_size: int = 1, local_rank: int = 0) -> Runtime:
-    """Runtime settings from the ``trainer`` config."""
+    """Runtime settings from the ``trainer`` config (and the CUDA math settings it names)."""
+    device = resolve_device(trainer.accelerator, local_rank)
+    configure_cuda_math(device, bool(trainer.get("tf32", False)))
     return Runtime(
-        device=resolve_device(trainer.accelerator, local_rank),
+        device=device,
         precision=check_precision(trainer.precision),
         channels_last=bool(trainer.channels_last),
         num_workers=int(trainer.num_workers),
