@@ -20,6 +20,7 @@ from augmix_bench.augment import BatchedAugMix
 from augmix_bench.augment.tensor_ops import affine, count_values, rotate, rotation_coefficients
 from augmix_bench.augment.tensor_random import sample_log_gamma_on_device
 from augmix_bench.augment.tensor_views import TensorViews
+from augmix_bench.evaluate import prefetched
 
 
 @pytest.mark.parametrize(("side", "fill"), [(32, 0), (33, 128)])
@@ -66,3 +67,12 @@ def test_a_warm_cuda_call_synchronizes_with_the_host_at_most_once() -> None:
         torch.cuda.set_sync_debug_mode("default")
     syncs = [str(w.message) for w in caught if "synchroniz" in str(w.message).lower()]
     assert len(syncs) <= 1, syncs
+
+
+def test_evaluation_prefetch_keeps_every_batch_in_order() -> None:
+    batches = [(torch.full((2, 3, 4, 4), i, dtype=torch.uint8), torch.tensor([i, -i])) for i in range(5)]
+    moved = list(prefetched(iter(batches), torch.device("cpu")))
+    assert len(moved) == 5
+    for (images, labels), (want_images, want_labels) in zip(moved, batches, strict=True):
+        assert torch.equal(images, want_images) and torch.equal(labels, want_labels)
+    assert list(prefetched(iter([]), torch.device("cpu"))) == []
