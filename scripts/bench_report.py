@@ -43,6 +43,7 @@ def machine() -> dict[str, Any]:
         "cpu_cores": os.cpu_count(),
         "gpu": gpu,
         "platform": platform.platform(),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "versions": versions(),
         "git_commit": git_commit(),
     }
@@ -93,7 +94,9 @@ def write_report(
     lines = [
         f"# {title}",
         "",
-        f"- machine: {facts['cpu']}, {facts['cpu_cores']} cores, GPU: {facts['gpu'] or 'none'}",
+        f"- machine: {facts['cpu']}, {facts['cpu_cores']} cores, GPU: {facts['gpu'] or 'none'}"
+        + (f"; load average at the end (1/5/15 min): {', '.join(f'{x:.1f}' for x in facts['load_average'])}"
+           if facts["load_average"] else ""),
         f"- command: `{command}`",
         f"- date: {date}; torch {torch_version}, commit {facts['git_commit'] or 'unknown'}",
         "",
