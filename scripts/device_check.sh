@@ -115,7 +115,7 @@ stage ddp_nccl "$LIMIT" "$PYTHON" -m torch.distributed.run --standalone --nproc_
     "$(command -v augmix-train)" "${COMMON[@]}" trainer.epochs=1 trainer.data_pipeline=gpu eval.suites=[clean] \
     "hydra.run.dir=$WORK/runs/ddp_nccl"
 stage eval_c "$LIMIT" augmix-eval "checkpoint=$WORK/runs/train_gpu/checkpoints/last.pt" "dataset.root=$DATA" \
-    "eval.suites=[corruptions]" "${EVAL_LIMIT[@]}" "output=$WORK/runs/eval_c.json"
+    "eval.suites=[corruptions]" "${EVAL_LIMIT[@]}" "output=$WORK/runs/eval_c.json" "hydra.run.dir=$WORK/runs/eval_c"
 
 "$PYTHON" scripts/device_check_report.py --work "$WORK" --out-dir "$REPORTS" --per-set "$PER_SET" \
     --command "scripts/device_check.sh${ARGS:+ $ARGS}"
