@@ -3,7 +3,8 @@
 Off the CPU, rotations compute their sampling plans per call, histograms and the op count table
 use ``index_add_``, and Gamma draws come from ``torch._standard_gamma``; each must give what the
 CPU path gives (the same pixels, the same counts, the same distribution). A GPU test holds the
-whole call to at most one host synchronization.
+whole call to at most one host synchronization. Evaluation's one-batch-ahead copy keeps every
+batch in order.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ from scipy import stats
 from test_batched import pixel_tensor, sample_images
 
 from augmix_bench.augment import BatchedAugMix
-from augmix_bench.augment.tensor_ops import affine, count_values, rotate, rotation_coefficients
+from augmix_bench.augment.tensor_ops import (
+    affine,
+    count_values,
+    rotate,
+    rotation_coefficients,
+)
 from augmix_bench.augment.tensor_random import sample_log_gamma_on_device
 from augmix_bench.augment.tensor_views import TensorViews
 from augmix_bench.evaluate import prefetched
