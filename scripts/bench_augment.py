@@ -2,13 +2,14 @@
 
 Measured at 32x32 and 224x224, in one process, for:
 
-  reference     a re-implementation of the reference code's per-image procedure: PIL ops drawing
-                with np.random, ToTensor + Normalize of every chain, mixing in torch (the baseline)
+  reference     the reference code's per-image procedure as transcribed in tests/reference_augmix.py:
+                PIL ops drawing with np.random, ToTensor + Normalize of every chain, mixing in torch
+                (the baseline)
   pil_path      this project's per-image PIL path (AugMixViews + AugMix), as data-loader workers run it
   torchvision   torchvision.transforms.v2.AugMix on uint8 batches; it applies ONE op chain and one
                 set of mixing weights to the whole batch, so it is not per-image AugMix
   batched       BatchedAugMix (TensorViews: clean + 2 views per image) on the CPU, 1 thread and all
-                threads, and on the GPU when CUDA is present
+                threads, and on the GPU when CUDA is present (at the CPU batch and at a large batch)
 
 Every figure is a ratio to ``reference`` measured in the same process; the methods are measured in
 interleaved rounds and the median is reported, per second of wall-clock time and per second of the
@@ -29,14 +30,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
-from torchvision import transforms
+from PIL import Image
 from torchvision.transforms import v2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from augmix_bench.allocator import keep_freed_memory  # noqa: E402
-from bench_report import markdown_table, time_calls, write_report  # noqa: E402
+from bench_report import RESULTS_DIR, markdown_table, time_calls, write_report  # noqa: E402
+from reference_augmix import reference_augment_and_mix, reference_preprocess  # noqa: E402
 
 from augmix_bench.augment import AugMix, AugMixViews, BatchedAugMix, Normalize  # noqa: E402
 from augmix_bench.augment.tensor_views import TensorViews  # noqa: E402
@@ -44,75 +46,6 @@ from augmix_bench.data.arrays import ArrayImageDataset  # noqa: E402
 
 MEAN = STD = (0.5, 0.5, 0.5)
 SEVERITY, WIDTH, DEPTH, ALPHA = 3, 3, -1, 1.0
-
-
-class ReferenceAugmentAndMix:
-    """The reference implementation's per-image AugMix, written out for this benchmark.
-
-    Every op draws its level (``np.random.uniform(0.1, severity)``) and sign itself; chains are
-    converted with ToTensor + Normalize one by one and mixed in torch.
-    """
-
-    def __init__(self, side: int) -> None:
-        self.side = side
-        self.preprocess = transforms.Compose([transforms.ToTensor(), transforms.Normalize(MEAN, STD)])
-        self.ops = [
-            self.autocontrast, self.equalize, self.posterize, self.rotate, self.solarize,
-            self.shear_x, self.shear_y, self.translate_x, self.translate_y,
-        ]
-
-    @staticmethod
-    def level() -> float:
-        return float(np.random.uniform(low=0.1, high=SEVERITY))
-
-    @staticmethod
-    def signed(value: float) -> float:
-        return -value if np.random.uniform() > 0.5 else value
-
-    def autocontrast(self, img: Image.Image) -> Image.Image:
-        return ImageOps.autocontrast(img)
-
-    def equalize(self, img: Image.Image) -> Image.Image:
-        return ImageOps.equalize(img)
-
-    def posterize(self, img: Image.Image) -> Image.Image:
-        return ImageOps.posterize(img, 4 - int(self.level() * 4 / 10))
-
-    def rotate(self, img: Image.Image) -> Image.Image:
-        return img.rotate(self.signed(int(self.level() * 30 / 10)), resample=Image.BILINEAR)
-
-    def solarize(self, img: Image.Image) -> Image.Image:
-        return ImageOps.solarize(img, 256 - int(self.level() * 256 / 10))
-
-    def _affine(self, img: Image.Image, coefficients: tuple[float, ...]) -> Image.Image:
-        return img.transform((self.side, self.side), Image.AFFINE, coefficients, resample=Image.BILINEAR)
-
-    def shear_x(self, img: Image.Image) -> Image.Image:
-        return self._affine(img, (1, self.signed(self.level() * 0.3 / 10), 0, 0, 1, 0))
-
-    def shear_y(self, img: Image.Image) -> Image.Image:
-        return self._affine(img, (1, 0, 0, self.signed(self.level() * 0.3 / 10), 1, 0))
-
-    def translate_x(self, img: Image.Image) -> Image.Image:
-        return self._affine(img, (1, 0, self.signed(int(self.level() * self.side / 3 / 10)), 0, 1, 0))
-
-    def translate_y(self, img: Image.Image) -> Image.Image:
-        return self._affine(img, (1, 0, 0, 0, 1, self.signed(int(self.level() * self.side / 3 / 10))))
-
-    def augment_and_mix(self, img: Image.Image) -> torch.Tensor:
-        weights = np.float32(np.random.dirichlet([ALPHA] * WIDTH))
-        skip = np.float32(np.random.beta(ALPHA, ALPHA))
-        mix = torch.zeros_like(self.preprocess(img))
-        for weight in weights:
-            chained = img.copy()
-            for _ in range(DEPTH if DEPTH > 0 else np.random.randint(1, 4)):
-                chained = np.random.choice(self.ops)(chained)
-            mix += weight * self.preprocess(chained)
-        return (1 - skip) * self.preprocess(img) + skip * mix
-
-    def sample(self, img: Image.Image) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One JSD training sample."""
-        return self.preprocess(img), self.augment_and_mix(img), self.augment_and_mix(img)
 
 
 def smooth_images(count: int, side: int, seed: int = 0) -> np.ndarray:
@@ -135,8 +68,16 @@ def methods(side: int, batch: int, gpu_batch: int) -> dict[str, tuple[Callable[[
     """name -> (step returning the samples it made, torch threads (None: all), needs CUDA sync)."""
     images = smooth_images(batch, side)
     pil = [Image.fromarray(img) for img in images]
-    reference = ReferenceAugmentAndMix(side)
+    np_random = np.random.RandomState(0)  # the reference draws from NumPy's global legacy generator
     settings = dict(severity=SEVERITY, width=WIDTH, depth=DEPTH, alpha=ALPHA, mean=MEAN, std=STD)
+
+    def reference_sample(index: int) -> tuple[torch.Tensor, ...]:
+        img = pil[index]
+        clean = reference_preprocess(img, MEAN, STD)
+        return clean, reference_augment_and_mix(img, np_random, **settings), reference_augment_and_mix(
+            img, np_random, **settings
+        )
+
     labels = np.zeros(batch, dtype=np.int64)
     dataset = AugMixViews(ArrayImageDataset(images, labels), Normalize(MEAN, STD), AugMix(**settings), seed=0)
     uint8 = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
@@ -154,22 +95,28 @@ def methods(side: int, batch: int, gpu_batch: int) -> dict[str, tuple[Callable[[
         return batch
 
     found = {
-        "reference": (per_image(lambda i: reference.sample(pil[i]), batch), 1, False),
+        "reference": (per_image(reference_sample, batch), 1, False),
         "pil_path": (per_image(dataset.__getitem__, batch), 1, False),
         "torchvision": (torchvision_step, 1, False),
         "batched_cpu_1_thread": (batched_step, 1, False),
         "batched_cpu_all_threads": (batched_step, None, False),
     }
     if torch.cuda.is_available():
-        on_gpu = torch.from_numpy(smooth_images(gpu_batch, side)).permute(0, 3, 1, 2).contiguous().cuda()
         cuda_generator = torch.Generator(device="cuda").manual_seed(0)
-
-        def gpu_step() -> int:
-            views(on_gpu, cuda_generator)
-            return gpu_batch
-
-        found["batched_gpu"] = (gpu_step, None, True)
+        for name, size in (("batched_gpu", batch), ("batched_gpu_large_batch", gpu_batch)):
+            found[name] = (gpu_step(views, smooth_images(size, side), cuda_generator), None, True)
     return found
+
+
+def gpu_step(views: TensorViews, images: np.ndarray, generator: torch.Generator) -> Callable[[], int]:
+    """A step making the training views of ``images`` on the GPU."""
+    on_gpu = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous().cuda()
+
+    def step() -> int:
+        views(on_gpu, generator)
+        return len(images)
+
+    return step
 
 
 def measure(side: int, batch: int, gpu_batch: int, rounds: int, seconds: float) -> list[dict]:
@@ -198,7 +145,7 @@ def measure(side: int, batch: int, gpu_batch: int, rounds: int, seconds: float) 
             "size": side,
             "method": name,
             "threads": threads or all_threads,
-            "batch": gpu_batch if name == "batched_gpu" else batch,
+            "batch": gpu_batch if name == "batched_gpu_large_batch" else batch,
             "samples_per_second": statistics.median(wall[name]),
             "samples_per_cpu_second": statistics.median(cpu[name]),
             "rounds_wall": wall[name],
@@ -218,10 +165,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer and shorter rounds (about a minute)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[32, 224])
     parser.add_argument("--name", default=None, help="output name (default bench_augment_cpu / _gpu)")
-    parser.add_argument("--system-malloc", action="store_true", help="keep glibc's default malloc thresholds")
+    parser.add_argument("--system-malloc", action="store_true",
+                        help="keep glibc's default malloc thresholds (plain library use; default: the CLI's)")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 5, --quick 3)")
+    parser.add_argument("--seconds", type=float, default=None, help="seconds per method and round (2, --quick 0.5)")
+    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR, help="where the report goes")
     args = parser.parse_args(argv)
     allocator = "system default" if args.system_malloc else keep_freed_memory()
     rounds, seconds = (3, 0.5) if args.quick else (5, 2.0)
+    rounds = args.rounds or rounds
+    seconds = args.seconds or seconds
     batches = {32: (128, 2048), 224: (16 if args.quick else 32, 256)}
     rows = []
     for side in args.sizes:
@@ -249,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ]
     name = args.name or ("bench_augment_gpu" if torch.cuda.is_available() else "bench_augment_cpu")
     payload = {"benchmark": "augment", "allocator": allocator, "results": rows}
-    path = write_report(name, "AugMix training-sample throughput", payload, table, notes)
+    path = write_report(name, "AugMix training-sample throughput", payload, table, notes, args.out_dir)
     print(f"wrote {path} and {path.with_suffix('.json')}")
 
 

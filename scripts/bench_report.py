@@ -43,6 +43,7 @@ def machine() -> dict[str, Any]:
         "cpu_cores": os.cpu_count(),
         "gpu": gpu,
         "platform": platform.platform(),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "versions": versions(),
         "git_commit": git_commit(),
     }
@@ -75,18 +76,27 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_report(name: str, title: str, payload: dict[str, Any], table: str, notes: Sequence[str]) -> Path:
-    """Write ``<RESULTS_DIR>/<name>.json`` (``payload`` plus machine, command, date) and ``.md``."""
+def write_report(
+    name: str,
+    title: str,
+    payload: dict[str, Any],
+    table: str,
+    notes: Sequence[str],
+    directory: Path = RESULTS_DIR,
+) -> Path:
+    """Write ``<directory>/<name>.json`` (``payload`` plus machine, command, date) and ``.md``."""
     facts = machine()
     command = "python " + shlex.join(sys.argv)
     date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     report = {"command": command, "date": date, "machine": facts, **payload}
-    atomic_write_json(RESULTS_DIR / f"{name}.json", report)
+    atomic_write_json(directory / f"{name}.json", report)
     torch_version = facts["versions"]["torch"]
     lines = [
         f"# {title}",
         "",
-        f"- machine: {facts['cpu']}, {facts['cpu_cores']} cores, GPU: {facts['gpu'] or 'none'}",
+        f"- machine: {facts['cpu']}, {facts['cpu_cores']} cores, GPU: {facts['gpu'] or 'none'}"
+        + (f"; load average at the end (1/5/15 min): {', '.join(f'{x:.1f}' for x in facts['load_average'])}"
+           if facts["load_average"] else ""),
         f"- command: `{command}`",
         f"- date: {date}; torch {torch_version}, commit {facts['git_commit'] or 'unknown'}",
         "",
@@ -95,6 +105,6 @@ def write_report(name: str, title: str, payload: dict[str, Any], table: str, not
         *[f"- {note}" for note in notes],
         "",
     ]
-    path = RESULTS_DIR / f"{name}.md"
+    path = directory / f"{name}.md"
     atomic_write_text(path, "\n".join(lines))
     return path

@@ -35,7 +35,7 @@ from hydra import compose, initialize_config_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_report import markdown_table, write_report  # noqa: E402
+from bench_report import RESULTS_DIR, markdown_table, write_report  # noqa: E402
 
 from augmix_bench.allocator import keep_freed_memory  # noqa: E402
 from augmix_bench.config.build import make_runtime  # noqa: E402
@@ -91,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="batch 16, six steps, no workers, one warm-up")
     parser.add_argument("--models", nargs="+", default=sorted(MODELS), help="registered model names")
     parser.add_argument("--name", default=None, help="output name (default bench_train_cpu / _gpu)")
+    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR, help="where the report goes")
     args = parser.parse_args(argv)
     allocator = keep_freed_memory()
     batch, steps, workers = (16, 6, 0) if args.quick else (128, 30, min(8, os.cpu_count() or 1))
@@ -140,7 +141,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         notes.append(f"skipped (no configs/model/<name>.yaml): {', '.join(skipped)}")
     name = args.name or ("bench_train_gpu" if torch.cuda.is_available() else "bench_train_cpu")
     payload = {"benchmark": "train", "batch": batch, "train_size": train_size, "results": rows}
-    path = write_report(name, "Training throughput: standard vs AugMix + JSD", payload, table, notes)
+    title = "Training throughput: standard vs AugMix + JSD"
+    path = write_report(name, title, payload, table, notes, args.out_dir)
     print(f"wrote {path} and {path.with_suffix('.json')}")
 
 

@@ -96,6 +96,21 @@ def cuda_device_index(local_rank: int, local_world_size: int, visible: int, boun
     )
 
 
+def configure_cuda_math(device: torch.device, tf32: bool) -> None:
+    """Process-wide CUDA math settings: TensorFloat-32 as configured, cuDNN autotuning on.
+
+    ``tf32=False`` (``trainer.tf32``, the fidelity default) keeps fp32 convolutions and matrix
+    products in full single precision; PyTorch's own default lets cuDNN use TF32 silently.
+    cuDNN's benchmark mode picks the fastest convolution algorithm per input shape (the shapes of
+    a training run are fixed). Nothing changes on a CPU device.
+    """
+    if device.type != "cuda":
+        return
+    torch.backends.cuda.matmul.allow_tf32 = bool(tf32)
+    torch.backends.cudnn.allow_tf32 = bool(tf32)
+    torch.backends.cudnn.benchmark = True
+
+
 def check_precision(precision: str) -> str:
     """Validate ``trainer.precision``."""
     if precision not in PRECISIONS:

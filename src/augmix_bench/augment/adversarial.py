@@ -8,6 +8,7 @@ per channel, ``epsilon / std`` and ``step_size / std``, and bounds ``(0 - mean) 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
@@ -15,7 +16,13 @@ import torch.nn.functional as F
 
 
 def _per_channel(values: Sequence[float], like: torch.Tensor) -> torch.Tensor:
-    return torch.tensor(values, dtype=like.dtype, device=like.device).view(1, -1, 1, 1)
+    return _per_channel_on(tuple(float(v) for v in values), like.dtype, like.device)
+
+
+@functools.lru_cache(maxsize=32)
+def _per_channel_on(values: tuple[float, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``values`` as a (1, C, 1, 1) tensor, made once per dtype and device."""
+    return torch.tensor(values, dtype=dtype, device=device).view(1, -1, 1, 1)
 
 
 def pgd_linf(

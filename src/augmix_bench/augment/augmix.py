@@ -12,6 +12,7 @@ scale and normalized once; the result equals the reference's order of operations
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,12 +44,23 @@ def to_normalized_tensor(
     return torch.from_numpy(np.ascontiguousarray(normalized.transpose(2, 0, 1)))
 
 
+@functools.lru_cache(maxsize=32)
+def _scaled_statistics(
+    mean: tuple[float, ...], std: tuple[float, ...], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``255 mean`` and ``255 std`` as float32 (1, C, 1, 1) on ``device``, made once per device."""
+    mean_255 = torch.tensor(mean, dtype=torch.float32, device=device) * 255.0
+    std_255 = torch.tensor(std, dtype=torch.float32, device=device) * 255.0
+    return mean_255.view(1, -1, 1, 1), std_255.view(1, -1, 1, 1)
+
+
 def normalize_pixels(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
     """(B, C, H, W) on the 0-255 scale -> normalized float32, with ``to_normalized_tensor``'s
     arithmetic: ``(x - 255 mean) / (255 std)`` in single precision."""
-    mean_255 = torch.tensor(mean, dtype=torch.float32, device=images.device) * 255.0
-    std_255 = torch.tensor(std, dtype=torch.float32, device=images.device) * 255.0
-    return (images.to(torch.float32) - mean_255.view(1, -1, 1, 1)).div_(std_255.view(1, -1, 1, 1))
+    mean_255, std_255 = _scaled_statistics(
+        tuple(float(m) for m in mean), tuple(float(s) for s in std), images.device
+    )
+    return (images.to(torch.float32) - mean_255).div_(std_255)
 
 
 class Normalize:

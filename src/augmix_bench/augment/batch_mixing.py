@@ -36,7 +36,7 @@ def draw_mixup(batch_size: int, alpha: float, rng: np.random.Generator) -> Mixup
 
 def mixup(inputs: torch.Tensor, draw: MixupDraw) -> torch.Tensor:
     """``lam * x + (1 - lam) * x[permutation]``."""
-    partners = inputs[draw.permutation.to(inputs.device)]
+    partners = inputs.index_select(0, draw.permutation.to(inputs.device, non_blocking=True))
     return draw.lam * inputs + (1.0 - draw.lam) * partners
 
 
@@ -78,6 +78,6 @@ def cutmix(inputs: torch.Tensor, draw: CutMixDraw) -> torch.Tensor:
         return inputs
     top, bottom, left, right = draw.box
     mixed = inputs.clone()
-    partners = inputs[draw.permutation.to(inputs.device)]
+    partners = inputs.index_select(0, draw.permutation.to(inputs.device, non_blocking=True))
     mixed[..., top:bottom, left:right] = partners[..., top:bottom, left:right]
     return mixed

@@ -28,7 +28,7 @@ from .augmix import (
     normalize_pixels,
 )
 from .ops import get_op
-from .tensor_ops import apply_tensor_op
+from .tensor_ops import apply_tensor_op, count_values
 from .tensor_random import sample_beta, sample_dirichlet
 
 Tensor = torch.Tensor
@@ -167,10 +167,12 @@ class BatchedAugMix:
         levels = draw.levels.transpose(0, 1).reshape(self.width * batch, -1)
         negate = draw.negate.transpose(0, 1).reshape(self.width * batch, -1)
         chained = pixels.new_empty((self.width * batch, *pixels.shape[1:]))
-        for step in range(ops.shape[1]):
-            column = ops[:, step]
-            order = torch.argsort(column, stable=True)
-            sizes = torch.bincount(column + 1, minlength=len(self.ops) + 1).tolist()
+        # How many instances drew each op (or none) at each step: one table, read back once.
+        groups = len(self.ops) + 1
+        cells = ops + 1 + torch.arange(0, ops.shape[1] * groups, groups, device=ops.device)
+        table = count_values(cells.flatten(), ops.shape[1] * groups).view(-1, groups).tolist()
+        for step, sizes in enumerate(table):
+            order = torch.argsort(ops[:, step], stable=True)
             for name, members in zip(self.ops, torch.split(order, sizes)[1:], strict=True):
                 if members.numel() == 0:
                     continue

@@ -128,13 +128,27 @@ def autocontrast(images: Tensor, magnitudes: Tensor | None = None, fill: int = 0
     return stretched.to(images.dtype).view_as(images)
 
 
+def count_values(values: Tensor, size: int, host_free: bool | None = None) -> Tensor:
+    """How often each of ``0 .. size - 1`` occurs in the int tensor ``values`` (int64, (size,)).
+
+    ``bincount`` on the CPU; ``index_add_`` elsewhere (``host_free``, the default off the CPU),
+    because ``bincount`` reads the largest value back to the host.
+    """
+    if host_free is None:
+        host_free = values.device.type != "cpu"
+    if not host_free:
+        return torch.bincount(values, minlength=size)
+    ones = torch.ones_like(values, dtype=torch.int64)
+    return torch.zeros(size, dtype=torch.int64, device=values.device).index_add_(0, values, ones)
+
+
 def equalize(images: Tensor, magnitudes: Tensor | None = None, fill: int = 0) -> Tensor:
     """Equalize every channel's histogram with Pillow's lookup table."""
     n, c = images.shape[:2]
     # One bin index per value: 256 bins for every (image, channel); also the lookup index.
     channel = torch.arange(0, n * c * 256, 256, device=images.device, dtype=torch.int32).view(n, c, 1)
     bins = (images.flatten(2).to(torch.int32) + channel).flatten()
-    histogram = torch.bincount(bins, minlength=n * c * 256).view(n, c, 256)
+    histogram = count_values(bins, n * c * 256).view(n, c, 256)
     last_bin = 255 - (histogram.flip(-1) > 0).to(torch.int8).argmax(dim=-1, keepdim=True)
     step = (images[0, 0].numel() - histogram.gather(-1, last_bin)) // 255
     below = histogram.cumsum(-1) - histogram
@@ -291,9 +305,9 @@ def translate_y(images: Tensor, pixels: Tensor, fill: int = 0) -> Tensor:
     return _resample_columns(images, ys + _per_image(pixels)[:, 0], fill, interpolate=False)
 
 
-@functools.cache
-def _rotation_coefficients(width: int, height: int) -> Tensor:
-    """``Image.rotate``'s inverse affine coefficients for every whole degree -360..360 (CPU)."""
+@functools.lru_cache(maxsize=16)
+def _rotation_coefficients(width: int, height: int, device: torch.device) -> Tensor:
+    """``Image.rotate``'s inverse affine coefficients for every whole degree -360..360 (721, 6)."""
     rows = []
     cx, cy = width / 2, height / 2
     for degrees in range(-360, 361):
@@ -301,7 +315,16 @@ def _rotation_coefficients(width: int, height: int) -> Tensor:
         cos, sin = round(math.cos(angle), 15), round(math.sin(angle), 15)
         a, b, d, e = cos, sin, round(-math.sin(angle), 15), cos
         rows.append((a, b, a * -cx + b * -cy + 0.0 + cx, d, e, d * -cx + e * -cy + 0.0 + cy))
-    return torch.tensor(rows, dtype=torch.float64)
+    return torch.tensor(rows, dtype=torch.float64).to(device)
+
+
+def rotation_coefficients(degrees: Tensor, width: int, height: int) -> Tensor:
+    """``Image.rotate``'s affine coefficients (N, 6) for whole ``degrees`` (N,), on their device.
+
+    Degrees outside -360..360 are clamped (``rotate`` rejects them on the CPU).
+    """
+    table = _rotation_coefficients(width, height, degrees.device)
+    return table.index_select(0, degrees.to(torch.int64).clamp(-360, 360) + 360)
 
 
 #: (height, width, device) -> (reach, bilinear plans of the rotations by -reach..reach degrees).
@@ -318,8 +341,8 @@ def _rotation_plans(
     key = (height, width, device)
     cached = _ROTATION_PLANS.get(key)
     if cached is None or cached[0] < reach:
-        coefficients = _rotation_coefficients(width, height)[360 - reach : 361 + reach]
-        cached = (reach, _bilinear_plan(coefficients.to(device), height, width))
+        coefficients = _rotation_coefficients(width, height, device)[360 - reach : 361 + reach]
+        cached = (reach, _bilinear_plan(coefficients, height, width))
         _ROTATION_PLANS[key] = cached
     kept, plans = cached
     start = kept - reach
@@ -329,15 +352,20 @@ def _rotation_plans(
 def rotate(images: Tensor, degrees: Tensor, fill: int = 0) -> Tensor:
     """Counter-clockwise rotation by whole ``degrees`` (-360..360) about the image centre.
 
-    The sampling plan of each angle is computed once per image size and device and kept, for
-    angles up to the largest magnitude seen (rounded up to a power of two).
+    On the CPU the sampling plan of each angle is computed once per image size and kept, for
+    angles up to the largest magnitude seen (rounded up to a power of two). On other devices,
+    where reading the largest angle back would wait for the device, every call computes the
+    plans of its angles (``affine`` with ``rotation_coefficients``): the same pixels.
     """
+    height, width = images.shape[2:]
+    if images.device.type != "cpu":
+        return affine(images, rotation_coefficients(degrees, width, height), fill)
     steps = degrees.to(torch.int64)
     largest = int(steps.abs().max()) if steps.numel() else 0
     if largest > 360:
         raise ValueError(f"rotate takes whole degrees in -360..360, got {largest}")
     reach = min(1 << max(largest - 1, 0).bit_length(), 360)
-    index, dx, dy = _rotation_plans(images.shape[2], images.shape[3], reach, images.device)
+    index, dx, dy = _rotation_plans(height, width, reach, images.device)
     rows = steps + reach
     plan = (index.index_select(0, rows), dx.index_select(0, rows), dy.index_select(0, rows))
     return _bilinear_sample(images, plan, fill)

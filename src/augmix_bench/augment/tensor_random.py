@@ -1,8 +1,11 @@
 """Gamma, Dirichlet and Beta draws from an explicit ``torch.Generator``, on the generator's device.
 
 ``torch.distributions`` samples these from the global generator only; AugMix on tensor batches
-needs them seedable and reproducible, so they are drawn here with Marsaglia and Tsang's method
-(ACM TOMS 26(3), 2000) from the generator's uniform and normal streams.
+needs them seedable and reproducible. On the CPU they are drawn with Marsaglia and Tsang's method
+(ACM TOMS 26(3), 2000) from the generator's uniform and normal streams; on other devices that
+method's rejection loop would wait for the device at every round, so there the draws come from
+``torch._standard_gamma`` (which takes a generator) and never wait: the same distribution, a
+different stream.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ def sample_log_gamma(
     """
     if concentration <= 0:
         raise ValueError(f"gamma concentration must be > 0, got {concentration}")
+    if generator.device.type != "cpu":
+        return sample_log_gamma_on_device(shape, concentration, generator)
     device = generator.device
     boost = concentration < 1
     d = (concentration + 1 if boost else concentration) - 1.0 / 3.0
@@ -38,6 +43,21 @@ def sample_log_gamma(
         uniform = torch.rand(result.numel(), dtype=torch.float64, device=device, generator=generator)
         log_result = log_result + torch.log(uniform) / concentration
     return log_result.view(shape)
+
+
+def sample_log_gamma_on_device(
+    shape: tuple[int, ...], concentration: float, generator: torch.Generator
+) -> torch.Tensor:
+    """``sample_log_gamma`` without a host synchronization (any device, CPU included).
+
+    Draws Gamma(``concentration`` + 1) with torch's sampler and multiplies by U^(1 / concentration)
+    (Marsaglia and Tsang's boost, which gives Gamma(``concentration``)), in logarithms.
+    """
+    device = generator.device
+    boosted = torch.full(shape, concentration + 1.0, dtype=torch.float64, device=device)
+    log_gamma = torch.log(torch._standard_gamma(boosted, generator=generator))
+    uniform = torch.rand(shape, dtype=torch.float64, device=device, generator=generator)
+    return log_gamma.add_(torch.log(uniform).div_(concentration))
 
 
 def sample_dirichlet(

@@ -26,7 +26,7 @@ from ..data import Benchmark
 from ..errors import UserError
 from ..models import build_model
 from ..options import accepted_arguments, check_options
-from ..runtime import Runtime, check_precision, resolve_device
+from ..runtime import Runtime, check_precision, configure_cuda_math, resolve_device
 from ..training.plans import TrainingPlan
 from .resolvers import target_name
 
@@ -182,9 +182,12 @@ def build_training_plan_from_config(
 def make_runtime(
     trainer: DictConfig, rank: int = 0, world_size: int = 1, local_rank: int = 0, local_world_size: int = 1
 ) -> Runtime:
-    """Runtime settings (device, precision, workers, rank) from the ``trainer`` config."""
+    """Runtime settings (device, precision, workers, rank) from the ``trainer`` config, and the
+    CUDA math settings it names (``trainer.tf32``)."""
+    device = resolve_device(trainer.accelerator, local_rank, local_world_size)
+    configure_cuda_math(device, bool(trainer.get("tf32", False)))
     return Runtime(
-        device=resolve_device(trainer.accelerator, local_rank, local_world_size),
+        device=device,
         precision=check_precision(trainer.precision),
         channels_last=bool(trainer.channels_last),
         num_workers=int(trainer.num_workers),

@@ -7,7 +7,7 @@ distances, not rates); docs/benchmarks.md describes every entry.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,27 +110,48 @@ def predict(
     batch_size: int,
     description: str = "eval",
 ) -> Predictions:
-    """Run ``model`` over ``dataset`` of (uint8 image, label) in eval mode."""
-    confidences, predicted, labels, ranked = [], [], [], []
+    """Run ``model`` over ``dataset`` of (uint8 image, label) in eval mode.
+
+    The next batch's copy to the device is issued before the current batch runs, and the
+    predictions stay on the device until the whole set is done (one copy back per set).
+    """
+    confidences, ranked, labels = [], [], []
     total = -(-len(dataset) // batch_size)  # type: ignore[arg-type]
-    batches = iterate_batches(dataset, batch_size, runtime)
+    batches = prefetched(iterate_batches(dataset, batch_size, runtime), runtime.device)
     with eval_mode(model):
         for images, targets in tqdm(batches, total=total, desc=description, leave=False, disable=not runtime.show_progress):
-            inputs = runtime.to_input(normalize_pixels(images.to(runtime.device), mean, std))
+            inputs = runtime.to_input(normalize_pixels(images, mean, std))
             with runtime.autocast():
                 logits = model(inputs)
             probs = torch.softmax(logits.float(), dim=1)
             best, best_classes = probs.topk(min(TOP_K, probs.shape[1]), dim=1)
-            confidences.append(best[:, 0].double().cpu().numpy())
-            predicted.append(best_classes[:, 0].cpu().numpy())
+            confidences.append(best[:, 0].double())
+            ranked.append(best_classes.int())
             labels.append(targets.numpy())
-            ranked.append(best_classes.int().cpu().numpy())
     if not labels:
         empty = np.zeros(0, dtype=np.int64)
         return Predictions(np.zeros(0), empty, empty, np.zeros((0, TOP_K), dtype=np.int32))
+    top = torch.cat(ranked).cpu().numpy()
     return Predictions(
-        np.concatenate(confidences), np.concatenate(predicted), np.concatenate(labels), np.concatenate(ranked)
+        torch.cat(confidences).cpu().numpy(), top[:, 0].astype(np.int64), np.concatenate(labels), top
     )
+
+
+def prefetched(
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]], device: torch.device
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """``(images, labels)`` batches with the images on ``device``, copied one batch ahead.
+
+    The copies are non-blocking (asynchronous from pinned memory); labels stay where they are.
+    """
+    pending = None
+    for images, targets in batches:
+        moved = (images.to(device, non_blocking=True), targets)
+        if pending is not None:
+            yield pending
+        pending = moved
+    if pending is not None:
+        yield pending
 
 
 def summarize(predictions: Predictions) -> dict:
