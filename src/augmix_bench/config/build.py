@@ -128,36 +128,38 @@ def model_options(model_cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in plain(model_cfg).items() if k not in DESCRIPTIVE_KEYS}
 
 
+def _with_target(kind: str, options: dict[str, Any], key: str, legacy: Mapping[str, str]) -> dict[str, Any]:
+    """``options`` with a ``_target_``: configs of earlier versions name one of ``legacy`` by ``key``."""
+    if "_target_" in options:
+        return options
+    if options.get(key) not in legacy:
+        raise UserError(f"{kind} {options.get('name')!r} names no _target_; add {kind}._target_=<class or function>")
+    return {**options, "_target_": legacy[options[key]]}
+
+
+def _built(kind: str, built: Any, expected: type, what: str, target: str) -> Any:
+    """``built``, or a ``UserError`` when the target made something else than ``expected``."""
+    if not isinstance(built, expected):
+        raise UserError(f"{kind}._target_={target!r} built a {type(built).__name__}, not {what}")
+    return built
+
+
 def build_model_from_config(model_cfg: DictConfig | Mapping[str, Any], num_classes: int) -> nn.Module:
     """The model a ``model`` config describes, for ``num_classes`` classes."""
     options = plain(model_cfg)
-    if "_target_" not in options:
+    if "_target_" not in options:  # a registered name (configs of earlier versions)
         return build_model(options.get("name"), num_classes, **model_options(options))
     model = instantiate_component("model", options, {"num_classes": int(num_classes)})
-    if not isinstance(model, nn.Module):
-        raise UserError(
-            f"model._target_={options['_target_']!r} built a {type(model).__name__}, not a torch.nn.Module"
-        )
-    return model
+    return _built("model", model, nn.Module, "a torch.nn.Module", options["_target_"])
 
 
 def build_benchmark_from_config(dataset_cfg: DictConfig | Mapping[str, Any]) -> Benchmark:
     """The benchmark (clean splits and robustness sets) a ``dataset`` config describes."""
-    options = plain(dataset_cfg)
-    if "_target_" not in options:
-        family = options.get("family")
-        if family not in LEGACY_DATASETS:
-            raise UserError(f"dataset {options.get('name')!r} names no _target_; add dataset._target_=<class>")
-        options["_target_"] = LEGACY_DATASETS[family]
+    options = _with_target("dataset", plain(dataset_cfg), "family", LEGACY_DATASETS)
     arguments = {k: v for k, v in options.items() if k not in DATASET_TOOL_KEYS}
     provided = {"name": options["name"]} if options.get("name") is not None else {}
     benchmark = instantiate_component("dataset", arguments, provided)
-    if not isinstance(benchmark, Benchmark):
-        raise UserError(
-            f"dataset._target_={options['_target_']!r} built a {type(benchmark).__name__}, "
-            "not an augmix_bench.data.Benchmark"
-        )
-    return benchmark
+    return _built("dataset", benchmark, Benchmark, "an augmix_bench.data.Benchmark", options["_target_"])
 
 
 def build_training_plan_from_config(
@@ -166,17 +168,10 @@ def build_training_plan_from_config(
     """The training dataset and objective an ``augmentation`` config describes."""
     options = plain(augmentation_cfg)
     if "_target_" not in options:
-        name = options.get("name")
-        if name not in LEGACY_AUGMENTATIONS:
-            raise UserError(f"augmentation {name!r} names no _target_; add augmentation._target_=<plan builder>")
-        options["_target_"] = LEGACY_AUGMENTATIONS[name]
-        options.pop("device", None)
+        options = _with_target("augmentation", options, "name", LEGACY_AUGMENTATIONS)
+        options.pop("device", None)  # the per-augmentation setting that trainer.data_pipeline replaced
     plan = instantiate_component("augmentation", options, {"benchmark": benchmark, "seed": int(seed)})
-    if not isinstance(plan, TrainingPlan):
-        raise UserError(
-            f"augmentation._target_={options['_target_']!r} returned a {type(plan).__name__}, not a TrainingPlan"
-        )
-    return plan
+    return _built("augmentation", plan, TrainingPlan, "a TrainingPlan", options["_target_"])
 
 
 def make_runtime(
