@@ -40,10 +40,12 @@ def test_two_epochs_learn_and_evaluation_reproduces(cifar500: Path, tmp_path: Pa
         "cifar10", "wrn40_2", "augmix", 1, 2,
     )
     clean = results["clean"]
-    assert set(clean) == {"error", "rms_calibration_error", "n"} and clean["n"] == 500
+    assert set(clean) == {"error", "rms_calibration_error", "rms_calibration_error_reference", "n"} and clean["n"] == 500
     assert clean["error"] < 60.0, "the run did not learn (chance is 90% error)"
     corruptions = results["corruptions"]
-    assert set(corruptions) == {"mean_error", "mce", "relative_mce", "rms_calibration_error", "per_corruption"}
+    assert set(corruptions) == {
+        "mean_error", "mce", "relative_mce", "rms_calibration_error", "rms_calibration_error_reference", "per_corruption"
+    }
     assert list(corruptions["per_corruption"]) == list(CORRUPTION_NAMES)
     for entry in corruptions["per_corruption"].values():
         assert set(entry) == {"errors", "mean_error", "ce"} and len(entry["errors"]) == 5

@@ -41,6 +41,9 @@ from .videos import VIDEO_SUFFIXES, VideoFramesDataset
 #: Folder names of the released benchmarks under ``dataset.root``.
 CORRUPTED_FOLDER = "ImageNet-C"
 PERTURBED_FOLDER = "ImageNet-P"
+#: How -C / -P images are prepared: ``resize_crop`` (Resize + CenterCrop like the clean set, the AugMix
+#: reference's ``imagenet.py``) or ``center_crop`` (CenterCrop only, Hendrycks' ImageNet-C ``test.py``).
+CORRUPTED_TRANSFORMS: tuple[str, ...] = ("resize_crop", "center_crop")
 
 
 def _listing(names: Sequence[str]) -> str:
@@ -60,6 +63,9 @@ class ImageNetBenchmark(Benchmark):
         corruptions_url: a folder URL holding the ImageNet-C archives (noise.tar, blur.tar,
             weather.tar, digital.tar), for mirrors; default Zenodo record 2235448.
         corruptions_md5: md5 per archive name (``noise``, ...) replacing the recorded ones.
+        corrupted_transform: how -C / -P images are prepared: ``resize_crop`` (the clean set's
+            Resize + CenterCrop, as the AugMix reference ``imagenet.py``) or ``center_crop``
+            (CenterCrop only, as Hendrycks' ImageNet-C ``test.py`` that measured the AlexNet errors).
     """
 
     alexnet_normalized = True
@@ -75,12 +81,19 @@ class ImageNetBenchmark(Benchmark):
         std: Sequence[float] | None = None,
         corruptions_url: str | None = None,
         corruptions_md5: Mapping[str, str] | None = None,
+        corrupted_transform: str = "resize_crop",
     ) -> None:
         self.root = Path(root).expanduser()
         self.name = name
         self.folder = self.root / folder
         self.image_size = int(image_size)
         self.resize_size = int(resize_size)
+        if corrupted_transform not in CORRUPTED_TRANSFORMS:
+            raise UserError(
+                f"dataset.corrupted_transform={corrupted_transform!r} is invalid; "
+                f"accepted: {', '.join(CORRUPTED_TRANSFORMS)}"
+            )
+        self.corrupted_transform = corrupted_transform
         self.mean = tuple(IMAGENET_MEAN if mean is None else mean)
         self.std = tuple(IMAGENET_STD if std is None else std)
         unknown = sorted(set(corruptions_md5 or {}) - set(IMAGENET_CORRUPTED))
@@ -135,7 +148,10 @@ class ImageNetBenchmark(Benchmark):
         )
 
     def released_transform(self) -> transforms.Compose:
-        """-C / -P images (already 224 x 224 in the release): CenterCrop(image_size) -> uint8 tensor."""
+        """-C / -P images (224 x 224 in the release): the clean set's transform for ``resize_crop``,
+        CenterCrop(image_size) alone for ``center_crop`` -> uint8 tensor."""
+        if self.corrupted_transform == "resize_crop":
+            return self.eval_transform()
         return transforms.Compose([transforms.CenterCrop(self.image_size), transforms.PILToTensor()])
 
     def train_set(self) -> Dataset:

@@ -129,11 +129,21 @@ def predict(
     )
 
 
+def calibration(predictions: Predictions) -> dict:
+    """RMS calibration error (percent) over all bins, and as Hendrycks' reference computes it
+    (its loop skips the last, highest-confidence bin)."""
+    confidence, correct = predictions.confidence, predictions.correct
+    return {
+        "rms_calibration_error": 100.0 * rms_calibration_error(confidence, correct),
+        "rms_calibration_error_reference": 100.0 * rms_calibration_error(confidence, correct, reference_quirk=True),
+    }
+
+
 def summarize(predictions: Predictions) -> dict:
-    """Error and RMS calibration error (percent) and the image count."""
+    """Error and RMS calibration errors (percent) and the image count."""
     return {
         "error": 100.0 * error_rate(predictions.correct),
-        "rms_calibration_error": 100.0 * rms_calibration_error(predictions.confidence, predictions.correct),
+        **calibration(predictions),
         "n": int(len(predictions.labels)),
     }
 
@@ -206,7 +216,7 @@ class Evaluator:
             "relative_mce": (
                 relative_mce(fractions, clean_error / 100.0) if normalized and clean_error is not None else None
             ),
-            "rms_calibration_error": 100.0 * rms_calibration_error(everything.confidence, everything.correct),
+            **calibration(everything),
             "per_corruption": per_corruption,
         }
 
