@@ -32,7 +32,7 @@ from ..config.build import (
     build_training_plan_from_config,
 )
 from ..distributed.collectives import main_first, sum_across_ranks, sync_buffers
-from ..errors import UserError
+from ..errors import Interrupted, UserError
 from ..evaluation.results import assemble_results, write_results
 from ..evaluation.suite import Evaluator, check_suites, required_parts
 from ..files import atomic_write_text
@@ -325,7 +325,10 @@ def run_training(cfg: DictConfig, run_dir: Path, runtime: Runtime) -> dict[str, 
         raise UserError(
             f"{run_dir} already holds a checkpoint; pass resume=true to continue it, or choose another directory"
         )
-    trainer.fit()
+    try:
+        trainer.fit()
+    except KeyboardInterrupt:
+        raise Interrupted(trainer.epoch, str(run_dir)) from None
     sync_buffers(trainer.model)
     start = time.perf_counter()
     evaluation = trainer.evaluator.run(trainer.model, list(cfg.eval.suites))

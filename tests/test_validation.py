@@ -1,0 +1,160 @@
+"""Bad input ends in one line ``augmix-<cmd>: error: ...`` with exit status 2, before anything is
+written: wrong types and ranges, typo'd keys, bad paths (config/validate.py, config/preflight.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import TINY_RUN, run_in_process
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, OmegaConf
+
+from augmix_bench.config.paths import config_dir
+from augmix_bench.config.validate import Rule, config_keys, config_rules, validate_config
+from augmix_bench.errors import UserError
+
+CASES = [
+    ("augmix-train", ["trainer.epochs=abc"], "trainer.epochs='abc' is invalid; accepted: an integer >= 1"),
+    ("augmix-train", ["trainer.epochs=0"], "trainer.epochs=0 is invalid; accepted: an integer >= 1"),
+    ("augmix-train", ["trainer.epochs=-2"], "trainer.epochs=-2 is invalid; accepted: an integer >= 1"),
+    ("augmix-train", ["trainer.batch_size=abc"], "trainer.batch_size='abc' is invalid; accepted: an integer >= 1"),
+    ("augmix-train", ["trainer.batch_size=0"], "trainer.batch_size=0 is invalid; accepted: an integer >= 1"),
+    ("augmix-train", ["trainer.batch_size=-5"], "trainer.batch_size=-5 is invalid; accepted: an integer >= 1"),
+    ("augmix-train", ["augmentation.severity=abc"], "augmentation.severity='abc' is invalid; accepted: a number > 0"),
+    ("augmix-train", ["eval.limit=abc"], "eval.limit='abc' is invalid; accepted: null or an integer >= 1"),
+    ("augmix-train", ["eval.limit=-1"], "eval.limit=-1 is invalid; accepted: null or an integer >= 1"),
+    ("augmix-train", ["seed=-1"], "seed=-1 is invalid; accepted: an integer >= 0"),
+    ("augmix-train", ["optim.lr=-1"], "optim.lr=-1 is invalid; accepted: a number > 0"),
+    ("augmix-train", ["trainer.num_workers=-1"], "trainer.num_workers=-1 is invalid; accepted: an integer >= 0"),
+    ("augmix-train", ["trainer.epoch=3"],
+     "unknown key 'trainer.epoch'; did you mean trainer.epochs? (add a new key with +trainer.epoch=...)"),
+    ("augmix-train", ["optim.lrr=0.1"],
+     "unknown key 'optim.lrr'; did you mean optim.lr? (add a new key with +optim.lrr=...)"),
+    ("augmix-train", ["-m", "trainer.epoch=1,2"],
+     "unknown key 'trainer.epoch'; did you mean trainer.epochs? (add a new key with +trainer.epoch=...)"),
+    ("augmix-eval", [], "checkpoint is required; pass checkpoint=<a string>"),
+    ("augmix-eval", ["eval.limit=0", "checkpoint=x.pt"], "eval.limit=0 is invalid; accepted: null or an integer >= 1"),
+    ("augmix-download", ["parts=[x]"],
+     "parts=['x'] is invalid; accepted: a list whose items are each one of clean, corruptions, perturbations"),
+]
+
+
+@pytest.mark.parametrize(("program", "args", "line"), CASES)
+def test_bad_values_are_one_line_before_anything_is_written(
+    program: str, args: list[str], line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_in_process(program, *args)
+    assert (result.returncode, result.stderr) == (2, f"{program}: error: {line}\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_paths_that_cannot_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "run").mkdir()
+    cases = [
+        ("augmix-eval", ["checkpoint=run"], "checkpoint=run is a folder; accepted: a checkpoint file such as <run>/checkpoints/last.pt"),
+        ("augmix-eval", ["checkpoint=afile", "output=afile/x.json"], "output=afile/x.json cannot be written: afile is not a folder"),
+        ("augmix-train", ["dataset.root=afile"], "dataset.root=afile is a file; accepted: a folder (created when missing)"),
+        ("augmix-download", ["dataset.root=afile"], "dataset.root=afile is a file; accepted: a folder (created when missing)"),
+        ("augmix-train", ["hydra.run.dir=afile/run"], "hydra.run.dir=afile/run cannot be written: afile is not a folder"),
+    ]
+    for program, args, line in cases:
+        result = run_in_process(program, *args)
+        assert (result.returncode, result.stderr) == (2, f"{program}: error: {line}\n"), args
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "run"]  # no eval.log, no results/
+    assert list((tmp_path / "run").iterdir()) == []
+
+
+def test_start_up_error_leaves_no_run_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hydra makes the run directory before the task; a refused start removes it again."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    result = run_in_process("augmix-train", "dataset.root=empty", *TINY_RUN)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("augmix-train: error: cifar10 not found in empty/cifar-10-batches-py")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+
+
+def test_refused_command_keeps_an_existing_runs_records(
+    cifar10_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new run into a folder holding a checkpoint: .hydra/* and train.log stay as they were, plus
+    the error line in the log."""
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    (run / ".hydra").mkdir(parents=True)
+    (run / "checkpoints").mkdir()
+    (run / "checkpoints" / "last.pt").write_bytes(b"old checkpoint")
+    (run / ".hydra" / "config.yaml").write_text("old: config\n")
+    (run / ".hydra" / "overrides.yaml").write_text("- old=1\n")
+    (run / "train.log").write_text("old line\n")
+    result = run_in_process("augmix-train", f"dataset.root={cifar10_root}", f"hydra.run.dir={run}", *TINY_RUN)
+    line = (
+        f"augmix-train: error: {run} already holds a checkpoint; pass resume=true to continue it, "
+        "or choose another directory"
+    )
+    assert (result.returncode, result.stderr) == (2, line + "\n")
+    assert (run / ".hydra" / "config.yaml").read_text() == "old: config\n"
+    assert (run / ".hydra" / "overrides.yaml").read_text() == "- old=1\n"
+    assert sorted(p.name for p in (run / ".hydra").iterdir()) == ["config.yaml", "overrides.yaml"]
+    log = (run / "train.log").read_text().splitlines()
+    assert log[0] == "old line" and len(log) == 2 and log[1].endswith(line)
+    assert (run / "checkpoints" / "last.pt").read_bytes() == b"old checkpoint"
+
+
+def _train_config() -> DictConfig:
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        return compose(config_name="train")
+
+
+def _leaf_keys(cfg: DictConfig) -> list[str]:
+    return [k for k in config_keys(cfg) if not isinstance(OmegaConf.select(cfg, k), DictConfig)]
+
+
+def _wrong_type(rule: Rule) -> object:
+    return {"int": "abc", "float": "abc", "bool": "abc", "str": [1], "list": "abc", "dict": "abc"}[rule.kind]
+
+
+def _out_of_range(rule: Rule) -> object | None:
+    if rule.choices:
+        return "no_such_choice"
+    if rule.kind == "list" and rule.items is not None:
+        inner = _out_of_range(rule.items)
+        return None if inner is None else [inner]
+    if rule.minimum is not None:
+        return rule.minimum - 1 if rule.kind == "int" or not rule.exclusive else rule.minimum
+    if rule.maximum is not None:
+        return rule.maximum + 1
+    return None
+
+
+def test_every_config_key_refuses_a_wrong_type_and_an_out_of_range_value() -> None:
+    """Generated from the composed config: every key has a rule; a value of the wrong type and one
+    out of range (where a range exists) are refused in one line naming the key and the value."""
+    cfg = _train_config()
+    rules = config_rules("train", cfg)
+    keys = _leaf_keys(cfg)
+    assert [k for k in keys if k not in rules or rules[k].kind == "any"] == []
+    validate_config("train", cfg)  # the defaults pass
+    for key in keys:
+        rule = rules[key]
+        for bad in (_wrong_type(rule), _out_of_range(rule)):
+            if bad is None:
+                continue
+            changed = cfg.copy()
+            OmegaConf.update(changed, key, bad, merge=False)
+            with pytest.raises(UserError) as info:
+                validate_config("train", changed)
+            message = str(info.value)
+            assert message.startswith(f"{key}=") and "is invalid; accepted: " in message and "\n" not in message
+
+
+@pytest.mark.parametrize(("key", "bad"), [("trainer.eval_every", "-1"), ("optim.momentum", "2"), ("model.widen_factor", "x")])
+def test_generated_refusals_through_the_command_line(key: str, bad: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_in_process("augmix-train", f"{key}={bad}")
+    assert result.returncode == 2 and result.stderr.startswith(f"augmix-train: error: {key}=")
+    assert result.stderr.count("\n") == 1 and list(tmp_path.iterdir()) == []
