@@ -3,9 +3,16 @@ written: wrong types and ranges, typo'd keys, bad paths (config/validate.py, con
 
 from __future__ import annotations
 
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import TINY_RUN, run_in_process
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
@@ -35,6 +42,7 @@ CASES = [
      "unknown key 'trainer.epoch'; did you mean trainer.epochs? (add a new key with +trainer.epoch=...)"),
     ("augmix-eval", [], "checkpoint is required; pass checkpoint=<a string>"),
     ("augmix-eval", ["eval.limit=0", "checkpoint=x.pt"], "eval.limit=0 is invalid; accepted: null or an integer >= 1"),
+    ("augmix-train", ["trainer.precision=fp8"], "trainer.precision='fp8' is invalid; choose from: fp32, bf16, fp16"),
     ("augmix-download", ["parts=[x]"],
      "parts=['x'] is invalid; accepted: a list whose items are each one of clean, corruptions, perturbations"),
 ]
@@ -149,7 +157,8 @@ def test_every_config_key_refuses_a_wrong_type_and_an_out_of_range_value() -> No
             with pytest.raises(UserError) as info:
                 validate_config("train", changed)
             message = str(info.value)
-            assert message.startswith(f"{key}=") and "is invalid; accepted: " in message and "\n" not in message
+            assert message.startswith(f"{key}=") and "\n" not in message
+            assert "is invalid; accepted: " in message or f"is invalid; choose from: {', '.join(rule.choices)}" in message
 
 
 @pytest.mark.parametrize(("key", "bad"), [("trainer.eval_every", "-1"), ("optim.momentum", "2"), ("model.widen_factor", "x")])
@@ -158,3 +167,26 @@ def test_generated_refusals_through_the_command_line(key: str, bad: str, tmp_pat
     result = run_in_process("augmix-train", f"{key}={bad}")
     assert result.returncode == 2 and result.stderr.startswith(f"augmix-train: error: {key}=")
     assert result.stderr.count("\n") == 1 and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_training_says_how_to_continue(signum: int, cifar10_root: Path, tmp_path: Path) -> None:
+    """Ctrl-C / SIGTERM after a finished epoch: one line with the exact command that resumes."""
+    run = tmp_path / "run"
+    args = [f"dataset.root={cifar10_root}", *TINY_RUN, "trainer.epochs=200", "eval.suites=[clean]", f"hydra.run.dir={run}"]
+    args = [a for a in args if a != "trainer.epochs=1"]
+    executable = Path(sys.executable).with_name("augmix-train")
+    process = subprocess.Popen(
+        [str(executable), *args], cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "1"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    checkpoint = run / "checkpoints" / "last.pt"
+    while not checkpoint.exists() and process.poll() is None:
+        time.sleep(0.2)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=300)
+    epoch = torch.load(checkpoint, weights_only=False)["epoch"]
+    command = " ".join(shlex.quote(a) for a in ["augmix-train", *[a for a in args if not a.startswith("hydra.run.dir=")]])
+    expected = f"augmix-train: error: interrupted after epoch {epoch}; continue with: {command} resume=true hydra.run.dir={run}\n"
+    assert (process.returncode, stderr) == (2, expected)
+    assert not (run / "results.json").exists()

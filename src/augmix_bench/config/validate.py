@@ -312,7 +312,8 @@ def validate_config(command: str, cfg: DictConfig) -> None:
             raise UserError(f"{key} is required; pass {key}=<{rule.accepted()}>")
         value = _plain(parent[leaf])
         if not rule.fits(value):
-            raise UserError(f"{key}={_show(value)} is invalid; accepted: {rule.accepted()}")
+            accepted = f"choose from: {', '.join(rule.choices)}" if rule.choices else f"accepted: {rule.accepted()}"
+            raise UserError(f"{key}={_show(value)} is invalid; {accepted}")
     root = OmegaConf.select(cfg, "dataset.root")
     if isinstance(root, str) and Path(root).expanduser().exists() and not Path(root).expanduser().is_dir():
         raise UserError(f"dataset.root={root} is a file; accepted: a folder (created when missing)")

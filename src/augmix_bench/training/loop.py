@@ -172,6 +172,7 @@ class Trainer:
         eval_batch = max(int(cfg.trainer.eval_batch_size) // runtime.world_size, 1)
         self.evaluator = Evaluator(self.benchmark, runtime, eval_batch, cfg.eval.limit)
         self.epoch = 0
+        self.saved_epoch = 0  # the last epoch whose checkpoint is on disk
         self.history: list[dict[str, Any]] = []
         self.train_seconds = 0.0
 
@@ -233,7 +234,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
-        self.epoch = int(state["epoch"])
+        self.epoch = self.saved_epoch = int(state["epoch"])
         self.history = list(state["history"])
         self.train_seconds = float(state["train_seconds"])
         restore_rng_state(state["rng"])
@@ -307,6 +308,7 @@ class Trainer:
             if self.runtime.is_main:
                 save_checkpoint(self.checkpoint_path, self.state())
                 write_train_log(self.run_dir / "train_log.csv", self.history)
+            self.saved_epoch = self.epoch
 
     def images_per_second(self) -> float:
         """Mean training throughput over all finished epochs."""
@@ -328,7 +330,7 @@ def run_training(cfg: DictConfig, run_dir: Path, runtime: Runtime) -> dict[str, 
     try:
         trainer.fit()
     except KeyboardInterrupt:
-        raise Interrupted(trainer.epoch, str(run_dir)) from None
+        raise Interrupted(trainer.saved_epoch, str(run_dir)) from None
     sync_buffers(trainer.model)
     start = time.perf_counter()
     evaluation = trainer.evaluator.run(trainer.model, list(cfg.eval.suites))
