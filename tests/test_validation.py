@@ -190,3 +190,44 @@ def test_interrupted_training_says_how_to_continue(signum: int, cifar10_root: Pa
     expected = f"augmix-train: error: interrupted after epoch {epoch}; continue with: {command} resume=true hydra.run.dir={run}\n"
     assert (process.returncode, stderr) == (2, expected)
     assert not (run / "results.json").exists()
+
+
+LIMITED_WRITES = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv.pop(1)),) * 2)
+"""
+
+
+def test_a_failed_checkpoint_write_keeps_the_last_good_one(tmp_path: Path) -> None:
+    """A real write error (the file-size limit, EFBIG, as a full disk gives ENOSPC): the error names
+    the checkpoint, the previous checkpoint is intact and no temporary file is left."""
+    script = LIMITED_WRITES + """
+import torch
+from augmix_bench.checkpoint import save_checkpoint
+try:
+    save_checkpoint(sys.argv[1], {"weights": torch.zeros(100_000)})
+except OSError as exc:
+    print(exc.filename, exc.strerror)
+"""
+    path = tmp_path / "checkpoints" / "last.pt"
+    path.parent.mkdir()
+    path.write_bytes(b"the last good checkpoint")
+    result = subprocess.run([sys.executable, "-c", script, "100000", str(path)], capture_output=True, text=True, check=True)
+    assert result.stdout == f"{path} File too large\n"
+    assert path.read_bytes() == b"the last good checkpoint"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["last.pt"]
+
+
+def test_training_that_cannot_write_its_checkpoint_ends_in_one_line(cifar10_root: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    script = LIMITED_WRITES + "from augmix_bench.cli import train_main\nsys.argv[0] = 'augmix-train'\ntrain_main()\n"
+    result = subprocess.run(
+        [sys.executable, "-c", script, "60000", f"dataset.root={cifar10_root}", *TINY_RUN, "eval.suites=[clean]",
+         f"hydra.run.dir={run}"],
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    line = f"augmix-train: error: cannot write {run / 'checkpoints' / 'last.pt'}: File too large"
+    assert (result.returncode, result.stderr) == (2, line + "\n")
+    assert list((run / "checkpoints").iterdir()) == []
+    assert (run / "train.log").read_text().splitlines()[-1].endswith(line)

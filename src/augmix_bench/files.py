@@ -29,9 +29,12 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno is not None:
+            # name the file being written, not the temporary one that no longer exists
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise
 
 
