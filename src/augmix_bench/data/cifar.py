@@ -131,10 +131,12 @@ class CifarBenchmark(Benchmark):
         )
 
     def verify(self, part: str) -> None:
-        """-C: every corruption file's dtype, shape and row count, and labels.npy against the test labels."""
+        """-C: every corruption file's dtype, shape and row count, and labels.npy against the test
+        labels (when the clean set is on disk)."""
         if part == "corruptions":
+            test_labels = None if self.missing("clean") else self._test[1]
             check_corrupted_folder(
-                self.corrupted_folder, self.corruption_names(), self._test[1], self.num_classes, self.image_size
+                self.corrupted_folder, self.corruption_names(), test_labels, self.num_classes, self.image_size
             )
 
     def perturbation_names(self) -> tuple[str, ...]:

@@ -66,16 +66,24 @@ def read_corruption(
 
 
 def check_corrupted_folder(
-    folder: Path, corruptions: Sequence[str], test_labels: np.ndarray, num_classes: int, image_size: int
+    folder: Path, corruptions: Sequence[str], test_labels: np.ndarray | None, num_classes: int, image_size: int
 ) -> None:
     """Check a whole -C folder up front (headers only: the arrays are memory-mapped).
 
-    ``labels.npy`` must be the clean test labels once per severity, and every ``<corruption>.npy``
-    uint8 ``(5 * n, image_size, image_size, 3)`` with ``n`` the clean test set's size.
+    ``labels.npy`` must be the clean test labels once per severity (when ``test_labels`` are
+    given), and every ``<corruption>.npy`` uint8 ``(5 * n, image_size, image_size, 3)`` with one
+    row per entry of ``labels.npy``.
     """
     labels = read_labels(folder, num_classes)
+    if test_labels is not None:
+        _check_against_test_labels(Path(folder) / "labels.npy", labels, test_labels)
+    for corruption in corruptions:
+        read_corruption(folder, corruption, SEVERITIES[0], num_classes, image_size)
+
+
+def _check_against_test_labels(path: Path, labels: np.ndarray, test_labels: np.ndarray) -> None:
+    """``labels`` (of ``path``) must be ``test_labels`` once per severity."""
     block = len(test_labels)
-    path = Path(folder) / "labels.npy"
     if len(labels) != len(SEVERITIES) * block:
         raise UserError(
             f"{path}: expected {len(SEVERITIES) * block} labels (5 x the {block} clean test images), found {len(labels)}"
@@ -89,5 +97,3 @@ def check_corrupted_folder(
             f"(first: entry {first} is {int(labels[first])}, the test set says {int(expected[first])}); "
             "is this the -C set of this dataset?"
         )
-    for corruption in corruptions:
-        read_corruption(folder, corruption, SEVERITIES[0], num_classes, image_size)
