@@ -37,7 +37,7 @@ def test_two_epochs_learn_and_evaluation_reproduces(cifar500: Path, tmp_path: Pa
     results = json.loads((run_dir / "results.json").read_text())
     assert set(results) == SCHEMA
     assert (results["dataset"], results["model"], results["augmentation"], results["seed"], results["epochs"]) == (
-        "cifar10", "wrn40_2", "augmix", 1, 2,
+        "cifar10", "wrn10_1", "augmix", 1, 2,
     )
     clean = results["clean"]
     assert set(clean) == {"error", "rms_calibration_error", "rms_calibration_error_reference", "n"} and clean["n"] == 500

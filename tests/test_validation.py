@@ -173,8 +173,9 @@ def test_generated_refusals_through_the_command_line(key: str, bad: str, tmp_pat
 def test_interrupted_training_says_how_to_continue(signum: int, cifar10_root: Path, tmp_path: Path) -> None:
     """Ctrl-C / SIGTERM after a finished epoch: one line with the exact command that resumes."""
     run = tmp_path / "run"
-    args = [f"dataset.root={cifar10_root}", *TINY_RUN, "trainer.epochs=200", "eval.suites=[clean]", f"hydra.run.dir={run}"]
-    args = [a for a in args if a != "trainer.epochs=1"]
+    (tmp_path / "data").symlink_to(cifar10_root)
+    args = ["dataset.root=data", *TINY_RUN, "trainer.epochs=200", "eval.suites=[clean]", f"hydra.run.dir={run}"]
+    args = [a for a in args if a not in ("trainer.epochs=1", "trainer.progress=false")]  # bars on: stderr is a pipe
     executable = Path(sys.executable).with_name("augmix-train")
     process = subprocess.Popen(
         [str(executable), *args], cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "1"},
@@ -185,7 +186,9 @@ def test_interrupted_training_says_how_to_continue(signum: int, cifar10_root: Pa
         time.sleep(0.2)
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=300)
-    epoch = torch.load(checkpoint, weights_only=False)["epoch"]
+    state = torch.load(checkpoint, weights_only=False)
+    epoch = state["epoch"]
+    assert state["config"]["dataset"]["root"] == str(tmp_path / "data")  # recorded absolutely
     command = " ".join(shlex.quote(a) for a in ["augmix-train", *[a for a in args if not a.startswith("hydra.run.dir=")]])
     expected = f"augmix-train: error: interrupted after epoch {epoch}; continue with: {command} resume=true hydra.run.dir={run}\n"
     assert (process.returncode, stderr) == (2, expected)

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import socket
+import sys
 import tarfile
 import tempfile
 import time
@@ -81,7 +82,7 @@ def _fetch_once(url: str, part: Path, progress: bool, timeout: float) -> None:
                 unit_scale=True,
                 unit_divisor=1024,
                 desc=part.name.removesuffix(".part"),
-                disable=not progress,
+                disable=not (progress and sys.stderr.isatty()),
             ) as bar,
         ):
             while chunk := response.read(CHUNK_BYTES):
@@ -168,7 +169,8 @@ def extract(archive: Path, into: Path, progress: bool = True) -> None:
     """
     try:
         with tarfile.open(archive, "r:*") as tar:
-            for member in tqdm(tar, desc=f"unpacking {archive.name}", unit=" files", disable=not progress):
+            bars = progress and sys.stderr.isatty()
+            for member in tqdm(tar, desc=f"unpacking {archive.name}", unit=" files", disable=not bars):
                 target = _member_path(into, member, archive)
                 if member.isdir():
                     target.mkdir(parents=True, exist_ok=True)

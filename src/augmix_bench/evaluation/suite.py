@@ -7,6 +7,7 @@ distances, not rates); docs/benchmarks.md describes every entry.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -34,6 +35,8 @@ from ..metrics import (
 from ..runtime import Runtime, eval_mode
 
 #: Evaluation suites that ``eval.suites`` may select.
+log = logging.getLogger(__name__)
+
 SUITES: tuple[str, ...] = ("clean", "corruptions", "perturbations")
 
 #: How many of the best classes ``predict`` records per image (for the top-5 distance).
@@ -203,6 +206,8 @@ class Evaluator:
                 pooled.append(preds)
                 bar.update(1)
             per_corruption[corruption] = {"errors": errors, "mean_error": float(np.mean(errors)), "ce": None}
+            if not self.runtime.show_progress and self.runtime.is_main:
+                log.info("%s: mean error %.2f%%", corruption, per_corruption[corruption]["mean_error"])
         bar.close()
         everything = Predictions.concatenate(pooled)
         fractions = {c: [e / 100.0 for e in v["errors"]] for c, v in per_corruption.items()}

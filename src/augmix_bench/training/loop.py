@@ -128,6 +128,8 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.runtime = runtime
         self.resolved = OmegaConf.to_container(cfg, resolve=True)
+        if isinstance(self.resolved["dataset"].get("root"), str):  # checkpoints name the data absolutely
+            self.resolved["dataset"]["root"] = str(Path(self.resolved["dataset"]["root"]).expanduser().absolute())
         check_suites(list(cfg.eval.suites))
         self.benchmark = build_benchmark_from_config(cfg.dataset)
         parts = required_parts(list(cfg.eval.suites))
