@@ -129,10 +129,16 @@ def test_resume_refuses_a_changed_recipe(cifar10_root: Path, tmp_path: Path) -> 
     run_dir = tmp_path / "run"
     common = [f"dataset.root={cifar10_root}", *TINY_RUN, "eval.suites=[clean]", f"hydra.run.dir={run_dir}"]
     run_cli("augmix-train", *common, cwd=tmp_path)
+    records = {p.name: p.read_bytes() for p in (run_dir / ".hydra").iterdir()}
+    log = (run_dir / "train.log").read_text()
     again = run_cli("augmix-train", *common, cwd=tmp_path, check=False)
     assert again.returncode == 2 and "already holds a checkpoint; pass resume=true" in again.stderr
     changed = run_cli("augmix-train", *common, "resume=true", "optim.lr=0.5", cwd=tmp_path, check=False)
     assert changed.returncode == 2 and "the config differs at optim" in changed.stderr
+    # the refused commands left the run's records as they were, plus their error lines in the log
+    assert {p.name: p.read_bytes() for p in (run_dir / ".hydra").iterdir()} == records
+    added = (run_dir / "train.log").read_text().removeprefix(log).splitlines()
+    assert [line.split(" - ", 1)[1] for line in added] == [again.stderr.strip(), changed.stderr.strip()]
     other_pipeline = run_cli("augmix-train", *common, "resume=true", "trainer.data_pipeline=gpu", cwd=tmp_path, check=False)
     assert other_pipeline.returncode == 2
     assert "it trained with the cpu data pipeline, this run would use gpu" in other_pipeline.stderr

@@ -41,6 +41,10 @@ CASES = [
     ("augmix-train", ["-m", "trainer.epoch=1,2"],
      "unknown key 'trainer.epoch'; did you mean trainer.epochs? (add a new key with +trainer.epoch=...)"),
     ("augmix-eval", [], "checkpoint is required; pass checkpoint=<a string>"),
+    ("augmix-eval", ["checkpoint=x.pt", "eval.limt=3"],
+     "unknown key 'eval.limt'; did you mean eval.limit? (add a new key with +eval.limt=...)"),
+    ("augmix-eval", ["checkpont=x.pt"],
+     "unknown key 'checkpont'; did you mean checkpoint? (add a new key with +checkpont=...)"),
     ("augmix-eval", ["eval.limit=0", "checkpoint=x.pt"], "eval.limit=0 is invalid; accepted: null or an integer >= 1"),
     ("augmix-train", ["trainer.precision=fp8"], "trainer.precision='fp8' is invalid; choose from: fp32, bf16, fp16"),
     ("augmix-download", ["parts=[x]"],
@@ -84,6 +88,14 @@ def test_start_up_error_leaves_no_run_directory(tmp_path: Path, monkeypatch: pyt
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert result.stderr.startswith("augmix-train: error: cifar10 not found in empty/cifar-10-batches-py")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+
+
+def test_a_refused_sweep_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sweep values are checked as each job starts; the job and sweep folders go again."""
+    monkeypatch.chdir(tmp_path)
+    result = run_in_process("augmix-train", "-m", "trainer.epochs=0,-1", "hydra.sweep.dir=sweeps/s")
+    assert (result.returncode, result.stderr) == (2, "augmix-train: error: trainer.epochs=0 is invalid; accepted: an integer >= 1\n")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_refused_command_keeps_an_existing_runs_records(

@@ -24,7 +24,7 @@ from .config.validate import validate_config
 from .distributed.launch import is_secondary_launched_rank, secondary_rank_overrides
 from .errors import Interrupted, UserError
 from .files import os_error_line
-from .run_records import RunRecord, refuse_in
+from .run_records import RunRecord, refuse_in, remove_unused_sweep
 
 log = logging.getLogger("augmix_bench")
 
@@ -52,6 +52,8 @@ def _reporting_errors(
                     run_dir = Path(HydraConfig.get().runtime.output_dir)
                     same = record is not None and record.path.resolve() == run_dir.resolve()
                     refuse_in(run_dir, record if same else None, line)
+                    if HydraConfig.get().mode == RunMode.MULTIRUN:
+                        remove_unused_sweep(Path(HydraConfig.get().sweep.dir))
             raise SystemExit(2) from None
         except KeyboardInterrupt:
             print(f"{program}: error: interrupted", file=sys.stderr)
@@ -79,6 +81,10 @@ def _continue_line(program: str, interrupted: Interrupted) -> str:
 def _run_hydra(program: str, config_name: str, task: Callable[[DictConfig], Any]) -> None:
     keep_freed_memory()
     register_resolvers()
+    if config_name == "eval":
+        from .evaluation.checkpoint import open_run_keys
+
+        sys.argv[1:] = open_run_keys(sys.argv[1:])
     try:
         check_group_choices(config_name, sys.argv[1:])
         preflight(config_name, sys.argv[1:])
@@ -91,10 +97,6 @@ def _run_hydra(program: str, config_name: str, task: Callable[[DictConfig], Any]
     elif config_name == "train":
         explicit = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("hydra.run.dir=")]
         record = RunRecord.capture(explicit[-1]) if explicit else None
-    if config_name == "eval":
-        from .evaluation.checkpoint import open_run_keys
-
-        sys.argv[1:] = open_run_keys(sys.argv[1:])
     main = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=config_name)
     main(_reporting_errors(program, config_name, task, record))()
 

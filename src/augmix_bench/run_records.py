@@ -111,3 +111,10 @@ def _remove_empty_parents(path: Path) -> None:
         except OSError:
             return
         parent = parent.parent
+
+
+def remove_unused_sweep(sweep_dir: Path) -> None:
+    """Remove a sweep folder that holds nothing but Hydra's ``multirun.yaml`` (its first job was refused)."""
+    if sweep_dir.is_dir() and [p.name for p in sweep_dir.iterdir()] == ["multirun.yaml"]:
+        shutil.rmtree(sweep_dir, ignore_errors=True)
+        _remove_empty_parents(sweep_dir)

@@ -347,7 +347,7 @@ def check_override_keys(cfg: DictConfig, overrides: Sequence[str], open_nodes: S
     ``+key`` / ``++key`` (adding keys), Hydra's own keys, config-group choices and keys under
     ``open_nodes`` are not checked.
     """
-    known = None
+    known: list[str] | None = None
     for override in overrides:
         if override.startswith("-") or override.startswith("+"):
             continue
@@ -358,11 +358,9 @@ def check_override_keys(cfg: DictConfig, overrides: Sequence[str], open_nodes: S
             continue
         if any(key == node or key.startswith(f"{node}.") for node in open_nodes):
             continue
-        if OmegaConf.select(cfg, key, default=_MISSING, throw_on_missing=False) is not _MISSING:
-            continue
-        if "." not in key and key in cfg:
-            continue
         known = known if known is not None else list(config_keys(cfg))
+        if key in known:
+            continue
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}?" if close else "see the keys with --cfg job"
         raise UserError(f"unknown key {key!r}; {hint} (add a new key with +{key}=...)")
