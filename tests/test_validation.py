@@ -183,21 +183,29 @@ def test_generated_refusals_through_the_command_line(key: str, bad: str, tmp_pat
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_training_says_how_to_continue(signum: int, cifar10_root: Path, tmp_path: Path) -> None:
-    """Ctrl-C / SIGTERM after a finished epoch: one line with the exact command that resumes."""
+    """Ctrl-C (to the whole process group, data-loader workers included) / SIGTERM after a finished
+    epoch: one line with the exact command that resumes, and no worker left behind."""
     run = tmp_path / "run"
     (tmp_path / "data").symlink_to(cifar10_root)
     args = ["dataset.root=data", *TINY_RUN, "trainer.epochs=200", "eval.suites=[clean]", f"hydra.run.dir={run}"]
-    args = [a for a in args if a not in ("trainer.epochs=1", "trainer.progress=false")]  # bars on: stderr is a pipe
+    args = [a for a in args if a not in ("trainer.epochs=1", "trainer.progress=false", "trainer.num_workers=0")]
+    args.append("trainer.num_workers=2")  # progress bars on (stderr is a pipe: none drawn), two workers
     executable = Path(sys.executable).with_name("augmix-train")
     process = subprocess.Popen(
         [str(executable), *args], cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "1"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
     checkpoint = run / "checkpoints" / "last.pt"
     while not checkpoint.exists() and process.poll() is None:
         time.sleep(0.2)
-    process.send_signal(signum)
+    if signum == signal.SIGINT:
+        os.killpg(process.pid, signum)  # as Ctrl-C in a terminal: every process of the group
+    else:
+        process.send_signal(signum)
     _, stderr = process.communicate(timeout=300)
+    time.sleep(1)
+    with pytest.raises(ProcessLookupError):  # the workers ended with the main process
+        os.killpg(process.pid, 0)
     state = torch.load(checkpoint, weights_only=False)
     epoch = state["epoch"]
     assert state["config"]["dataset"]["root"] == str(tmp_path / "data")  # recorded absolutely

@@ -86,7 +86,8 @@ def _check_against_test_labels(path: Path, labels: np.ndarray, test_labels: np.n
     block = len(test_labels)
     if len(labels) != len(SEVERITIES) * block:
         raise UserError(
-            f"{path}: expected {len(SEVERITIES) * block} labels (5 x the {block} clean test images), found {len(labels)}"
+            f"{path}: expected {len(SEVERITIES) * block} labels (5 x the {block} clean test images), "
+            f"found {len(labels)}"
         )
     expected = np.tile(np.asarray(test_labels), len(SEVERITIES))
     differ = np.flatnonzero(np.asarray(labels) != expected)
