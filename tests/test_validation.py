@@ -46,6 +46,8 @@ CASES = [
     ("augmix-eval", ["checkpont=x.pt"],
      "unknown key 'checkpont'; did you mean checkpoint? (add a new key with +checkpont=...)"),
     ("augmix-eval", ["eval.limit=0", "checkpoint=x.pt"], "eval.limit=0 is invalid; accepted: null or an integer >= 1"),
+    ("augmix-train", ["trainer.batch_size=10", "trainer.devices=4"],
+     "trainer.batch_size=10 does not split evenly across 4 ranks; accepted: a multiple of trainer.devices (4)"),
     ("augmix-train", ["trainer.precision=fp8"], "trainer.precision='fp8' is invalid; choose from: fp32, bf16, fp16"),
     ("augmix-download", ["parts=[x]"],
      "parts=['x'] is invalid; accepted: a list whose items are each one of clean, corruptions, perturbations"),

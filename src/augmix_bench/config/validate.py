@@ -314,12 +314,25 @@ def validate_config(command: str, cfg: DictConfig) -> None:
         if not rule.fits(value):
             accepted = f"choose from: {', '.join(rule.choices)}" if rule.choices else f"accepted: {rule.accepted()}"
             raise UserError(f"{key}={_show(value)} is invalid; {accepted}")
+    _check_together(command, cfg)
     root = OmegaConf.select(cfg, "dataset.root")
     if isinstance(root, str) and Path(root).expanduser().exists() and not Path(root).expanduser().is_dir():
         raise UserError(f"dataset.root={root} is a file; accepted: a folder (created when missing)")
 
 
 _MISSING = object()
+
+
+def _check_together(command: str, cfg: DictConfig) -> None:
+    """Checks that involve several keys or the machine: the device exists, the batch splits evenly."""
+    from ..runtime import resolve_device
+
+    if command in ("train", "eval"):
+        resolve_device(cfg.trainer.accelerator)
+    if command == "train":
+        from ..training.loop import per_rank_batch
+
+        per_rank_batch(int(cfg.trainer.batch_size), int(cfg.trainer.devices), "trainer.batch_size")
 
 
 def _show(value: Any) -> str:
