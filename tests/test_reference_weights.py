@@ -235,7 +235,9 @@ def test_augmix_eval_evaluates_a_reference_checkpoint(cifar10_root: Path, tmp_pa
     assert identity == ["cifar10", "wrn10_1", None, None, 100]
     assert results["config"]["checkpoint_format"] == "reference"
     assert results["config"]["checkpoint"] == str(checkpoint)
-    assert results["config"]["model"] == {"name": "wrn10_1", "depth": 10, "widen_factor": 1, "dropout": 0.0}
+    assert results["config"]["model"] == {
+        "name": "wrn10_1", "_target_": "augmix_bench.models.wrn40_2", "depth": 10, "widen_factor": 1, "dropout": 0.0
+    }
     assert results["config"]["dataset"]["root"] == str(cifar10_root)
     assert len(results["corruptions"]["per_corruption"]) == 15
 
@@ -280,7 +282,7 @@ def test_augmix_eval_needs_model_and_dataset_for_a_reference_checkpoint(tmp_path
     [line] = result.stderr.splitlines()
     assert line.startswith(
         "augmix-eval: error: checkpoint_format=reference needs model=<name> and dataset=<name> "
-        "on the command line (model: allconv, densenet, densenet_bc, resnet50, resnext29, wrn40_2; dataset: "
+        "on the command line (model: allconv, custom, densenet, densenet_bc, resnet50, resnext29, wrn40_2; dataset: "
     )
     assert "cifar10, cifar100" in line
 
@@ -310,4 +312,4 @@ def test_an_unknown_checkpoint_format_is_refused(tmp_path: Path) -> None:
     overrides = [f"checkpoint={tmp_path / 'x.pt'}", "checkpoint_format=timm"]
     with pytest.raises(UserError) as error:
         evaluate_checkpoint(compose_config("eval", overrides), overrides)
-    assert str(error.value) == "checkpoint_format='timm' is invalid; choose from: native, reference"
+    assert str(error.value) == "checkpoint_format='timm' is invalid; choose from: native, reference, state_dict"

@@ -40,7 +40,7 @@ CASES = [
      "unknown key 'optim.lrr'; did you mean optim.lr? (add a new key with +optim.lrr=...)"),
     ("augmix-train", ["-m", "trainer.epoch=1,2"],
      "unknown key 'trainer.epoch'; did you mean trainer.epochs? (add a new key with +trainer.epoch=...)"),
-    ("augmix-eval", [], "checkpoint is required; pass checkpoint=<a string>"),
+    ("augmix-eval", [], "checkpoint is required; pass checkpoint=<a checkpoint file, e.g. results/runs/<run>/checkpoints/last.pt>"),
     ("augmix-eval", ["checkpoint=x.pt", "eval.limt=3"],
      "unknown key 'eval.limt'; did you mean eval.limit? (add a new key with +eval.limt=...)"),
     ("augmix-eval", ["checkpont=x.pt"],

@@ -191,6 +191,9 @@ COMPONENT_RANGES: dict[str, Rule] = {
     "dataset.crop_fraction": Rule("float", minimum=0, maximum=1, exclusive=True),
 }
 
+#: What to pass for a required key (``???`` in the config), where its type alone says too little.
+REQUIRED_HINTS: dict[str, str] = {"checkpoint": "a checkpoint file, e.g. results/runs/<run>/checkpoints/last.pt"}
+
 #: Component nodes whose options come from what their ``_target_`` builds.
 COMPONENTS: tuple[str, ...] = ("model", "dataset", "augmentation")
 
@@ -309,7 +312,7 @@ def validate_config(command: str, cfg: DictConfig) -> None:
         if not isinstance(parent, DictConfig) or leaf not in parent.keys():
             continue
         if OmegaConf.is_missing(parent, leaf):
-            raise UserError(f"{key} is required; pass {key}=<{rule.accepted()}>")
+            raise UserError(f"{key} is required; pass {key}=<{REQUIRED_HINTS.get(key, rule.accepted())}>")
         value = _plain(parent[leaf])
         if not rule.fits(value):
             accepted = f"choose from: {', '.join(rule.choices)}" if rule.choices else f"accepted: {rule.accepted()}"
