@@ -323,9 +323,6 @@ def validate_config(command: str, cfg: DictConfig) -> None:
         raise UserError(f"dataset.root={root} is a file; accepted: a folder (created when missing)")
 
 
-_MISSING = object()
-
-
 def _check_together(command: str, cfg: DictConfig) -> None:
     """Checks that involve several keys or the machine: the device exists, the batch splits evenly."""
     from ..runtime import resolve_device
