@@ -322,13 +322,13 @@ class Trainer:
 def run_training(cfg: DictConfig, run_dir: Path, runtime: Runtime) -> dict[str, Any]:
     """Train (or resume), evaluate the final model and write ``results.json``; returns the results."""
     run_dir = Path(run_dir)
-    trainer = Trainer(cfg, run_dir, runtime)
-    if bool(cfg.resume):
-        trainer.resume()
-    elif trainer.checkpoint_path.exists():
+    if not bool(cfg.resume) and (run_dir / CHECKPOINT_NAME).exists():  # refused before any data is read
         raise UserError(
             f"{run_dir} already holds a checkpoint; pass resume=true to continue it, or choose another directory"
         )
+    trainer = Trainer(cfg, run_dir, runtime)
+    if bool(cfg.resume):
+        trainer.resume()
     try:
         trainer.fit()
     except KeyboardInterrupt:
