@@ -462,3 +462,13 @@ def test_each_baseline_trains_one_epoch_through_the_cli(cifar10_root: Path, tmp_
         "Sharpness",
     ]
     assert configs["adversarial"]["augmentation"]["steps"] == 7
+
+
+@pytest.mark.parametrize(("dataset", "length"), [("cifar10", 16), ("cifar100", 8)])
+def test_cutout_hole_follows_the_cutout_paper_per_dataset(dataset: str, length: int) -> None:
+    """DeVries & Taylor: a 16-pixel hole on CIFAR-10, 8 on CIFAR-100 (the recipe table)."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=["augmentation=cutout", f"dataset={dataset}"])
+    assert cfg.augmentation.length == length

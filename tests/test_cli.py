@@ -92,5 +92,5 @@ def test_multirun_writes_one_folder_and_index_line_per_job(tmp_path: Path, cifar
     # Table 1, WRN-40-2, CIFAR-10-C: without the corruptions suite only the paper's numbers fill the main table
     assert "| wrn40_2 | – (26.9) | – (11.2) |" in report
     by_name = {e["augmentation"]: e for e in entries}
-    clean = f"| wrn40_2 | {by_name['standard']['clean_error']:.2f} | {by_name['augmix']['clean_error']:.2f} |"
+    clean = f"| wrn10_1 | {by_name['standard']['clean_error']:.2f} | {by_name['augmix']['clean_error']:.2f} |"
     assert clean in (sweep / "report" / "report.md").read_text()

@@ -99,7 +99,7 @@ def test_download_left_unfinished_resumes_on_the_next_run(server: ArchiveServer,
     url = server.add("blob.bin", data)
     target = tmp_path / "downloads" / "blob.bin"
     server.state.drops, server.state.drop_after = 2, 70_000
-    with pytest.raises(UserError, match=r"failed after 2 attempts .*blob\.bin\.part keeps the 140000 bytes"):
+    with pytest.raises(UserError, match=r"failed after 2 attempts: .*blob\.bin\.part keeps the 140000 bytes"):
         fetch(url, target, progress=False, retries=1)  # both attempts are cut after 70000 bytes
     part = target.with_name("blob.bin.part")
     assert part.read_bytes() == data[:140_000] and not target.exists()

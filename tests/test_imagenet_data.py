@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def test_corrupted_classes_align_with_clean_ones(root: Path) -> None:
     folder = root / "ImageNet-C" / "fog" / "3"
     write_tree(folder, (CLASSES[2],), 2, rng, size=(34, 34))
     write_tree(root / "ImageNet-C" / "fog" / "4", (CLASSES[0], CLASSES[2]), 1, rng, size=(34, 34))
-    benchmark = small(root)
+    benchmark = small(root, corrupted_transform="center_crop")
     severity3 = benchmark.corrupted_set("fog", 3)
     assert [severity3[i][1] for i in range(len(severity3))] == [2, 2]
     severity4 = benchmark.corrupted_set("fog", 4)
@@ -93,6 +94,31 @@ def test_corrupted_classes_align_with_clean_ones(root: Path) -> None:
     with Image.open(folder / CLASSES[2] / f"{CLASSES[2]}_0.JPEG") as img:
         expected = np.asarray(img.convert("RGB"))[1:33, 1:33]  # CenterCrop(32) only, no resize
     np.testing.assert_array_equal(image.permute(1, 2, 0).numpy(), expected)
+
+
+def test_imagenet_c_default_protocol_is_the_clean_transform(root: Path) -> None:
+    """A -C tree of byte-identical copies of the val images: under the default (the reference's
+    Resize + CenterCrop) every corruption error equals the clean error; center_crop sees other pixels."""
+    for corruption in CORRUPTIONS:
+        for severity in range(1, 6):
+            shutil.copytree(root / "imagenet" / "val", root / "ImageNet-C" / corruption / str(severity))
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 3))
+    runtime = Runtime(device=torch.device("cpu"), progress=False)
+    benchmark = small(root)
+    assert benchmark.corrupted_transform == "resize_crop"
+    results = Evaluator(benchmark, runtime, batch_size=6).run(model, ["clean", "corruptions"])
+    clean = results["clean"]["error"]
+    assert 0 < clean < 100
+    for entry in results["corruptions"]["per_corruption"].values():
+        assert entry["errors"] == [clean] * 5
+    np.testing.assert_array_equal(benchmark.corrupted_set("fog", 2)[5][0], benchmark.test_set()[5][0])
+    cropped = small(root, corrupted_transform="center_crop").corrupted_set("fog", 2)[5][0]
+    with Image.open(root / "imagenet" / "val" / CLASSES[2] / f"{CLASSES[2]}_1.JPEG") as img:
+        expected = np.asarray(img.convert("RGB"))[10:42, 4:36]  # 52 x 40 image, central 32 x 32
+    np.testing.assert_array_equal(cropped.permute(1, 2, 0).numpy(), expected)
+    with pytest.raises(UserError, match=r"dataset.corrupted_transform='resize' is invalid; accepted: resize_crop, center_crop"):
+        small(root, corrupted_transform="resize")
 
 
 def test_unknown_class_folder_is_refused(root: Path) -> None:
@@ -233,3 +259,19 @@ def test_unreadable_video(root: Path) -> None:
     path.write_bytes(b"not a video")
     with pytest.raises(UserError, match=r"broken\.mp4 is not a readable video"):
         small(root).perturbed_set("tilt")
+
+
+def test_random_resized_crop_matches_torchvision_on_the_same_box() -> None:
+    """Crop, then resize (torchvision's resized_crop), not PIL's resize with ``box=``."""
+    from torchvision.transforms import functional as TF
+
+    rng = np.random.default_rng(7)
+    img = Image.fromarray(rng.integers(0, 256, size=(61, 83, 3), dtype=np.uint8))
+    spatial = RandomResizedCropFlip(24)
+    for seed in range(8):
+        draw = np.random.default_rng(seed)
+        left, top, w, h = spatial.box(*img.size, draw)
+        expected = TF.resized_crop(img, top, left, h, w, [24, 24], TF.InterpolationMode.BILINEAR)
+        if draw.uniform() < 0.5:
+            expected = TF.hflip(expected)
+        np.testing.assert_array_equal(np.asarray(spatial(img, np.random.default_rng(seed))), np.asarray(expected))

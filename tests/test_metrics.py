@@ -200,3 +200,18 @@ def test_normalized_mean() -> None:
     assert normalized_mean({"a": 0.2, "b": 0.3, "c": 9.0}, {"a": 0.4, "b": 0.6}) == pytest.approx(50.0)
     with pytest.raises(UserError, match="no value for 'b'"):
         normalized_mean({"a": 0.2}, {"a": 0.4, "b": 0.6})
+
+
+def test_results_report_all_bins_and_the_reference_value() -> None:
+    """results.json's clean/corruptions entries hold both RMS values: 250 samples are bins of
+    100, 150; the reference's loop keeps only the first."""
+    from augmix_bench.evaluation.suite import Predictions, summarize
+
+    confidence = np.concatenate([np.full(100, 0.5), np.full(150, 0.9)])
+    labels = np.zeros(250, dtype=np.int64)
+    predicted = np.zeros(250, dtype=np.int64)
+    predicted[:20] = 1  # bin 1: accuracy 0.8 (gap -0.3); bin 2: accuracy 1.0 (gap -0.1)
+    entry = summarize(Predictions(confidence, predicted, labels, np.zeros((250, 1), dtype=np.int32)))
+    assert entry["error"] == pytest.approx(8.0)
+    assert entry["rms_calibration_error"] == pytest.approx(100 * math.sqrt(0.4 * 0.3**2 + 0.6 * 0.1**2))
+    assert entry["rms_calibration_error_reference"] == pytest.approx(100 * math.sqrt(0.4 * 0.3**2))

@@ -44,7 +44,7 @@ def parameter_count(model: nn.Module) -> int:
 
 def model_config(name: str) -> dict:
     """The constructor arguments of ``configs/model/<name>.yaml``."""
-    options = OmegaConf.to_container(OmegaConf.load(config_dir() / "model" / f"{name}.yaml"))
+    options = OmegaConf.to_container(OmegaConf.load(config_dir() / "model" / f"{name}.yaml"), resolve=True)
     assert options.pop("name") == name
     assert options.pop("_target_") == f"augmix_bench.models.{name}"
     return options

@@ -232,11 +232,11 @@ def test_augmix_eval_evaluates_a_reference_checkpoint(cifar10_root: Path, tmp_pa
     )
     results = json.loads((tmp_path / "eval_results.json").read_text())
     identity = [results[key] for key in ("dataset", "model", "augmentation", "seed", "epochs")]
-    assert identity == ["cifar10", "wrn40_2", None, None, 100]
+    assert identity == ["cifar10", "wrn10_1", None, None, 100]
     assert results["config"]["checkpoint_format"] == "reference"
     assert results["config"]["checkpoint"] == str(checkpoint)
     assert results["config"]["model"] == {
-        "name": "wrn40_2", "_target_": "augmix_bench.models.wrn40_2", "depth": 10, "widen_factor": 1, "dropout": 0.0
+        "name": "wrn10_1", "_target_": "augmix_bench.models.wrn40_2", "depth": 10, "widen_factor": 1, "dropout": 0.0
     }
     assert results["config"]["dataset"]["root"] == str(cifar10_root)
     assert len(results["corruptions"]["per_corruption"]) == 15
@@ -266,7 +266,7 @@ def test_augmix_eval_refuses_a_reference_checkpoint_that_does_not_fit_in_one_lin
     )
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "augmix-eval: error: checkpoint does not fit model 'wrn40_2': "
+        "augmix-eval: error: checkpoint does not fit model 'wrn16_1': "
         "key 'block1.layer.1.bn1.weight' is missing from the checkpoint"
     ]
     assert not (tmp_path / "eval_results.json").exists()
@@ -303,7 +303,7 @@ def test_a_native_checkpoint_that_does_not_fit_is_refused(cifar10_root: Path, tm
     with pytest.raises(UserError) as error:
         evaluate_checkpoint(compose_config("eval", overrides), overrides)
     assert str(error.value) == (
-        "checkpoint does not fit model 'wrn40_2': key 'block1.layer.1.bn1.weight' in the checkpoint "
+        "checkpoint does not fit model 'wrn10_1': key 'block1.layer.1.bn1.weight' in the checkpoint "
         "has no counterpart in the model"
     )
 

@@ -37,10 +37,10 @@ def test_two_epochs_learn_and_evaluation_reproduces(cifar500: Path, tmp_path: Pa
     results = json.loads((run_dir / "results.json").read_text())
     assert set(results) == SCHEMA
     assert (results["dataset"], results["model"], results["augmentation"], results["seed"], results["epochs"]) == (
-        "cifar10", "wrn40_2", "augmix", 1, 2,
+        "cifar10", "wrn10_1", "augmix", 1, 2,
     )
     clean = results["clean"]
-    assert set(clean) == {"error", "rms_calibration_error", "n", "calibration_bins"} and clean["n"] == 500
+    assert set(clean) == {"error", "rms_calibration_error", "rms_calibration_error_reference", "n", "calibration_bins"} and clean["n"] == 500
     bins = clean["calibration_bins"]  # 500 images: five equal-mass bins of 100, least confident first
     assert bins["bin_size"] == 100 and bins["count"] == [100] * 5 and bins["confidence"] == sorted(bins["confidence"])
     accuracy = sum(a * n for a, n in zip(bins["accuracy"], bins["count"])) / 500
@@ -48,8 +48,8 @@ def test_two_epochs_learn_and_evaluation_reproduces(cifar500: Path, tmp_path: Pa
     assert clean["error"] < 60.0, "the run did not learn (chance is 90% error)"
     corruptions = results["corruptions"]
     assert set(corruptions) == {
-        "mean_error", "mce", "relative_mce", "rms_calibration_error", "rms_calibration_error_by_severity",
-        "calibration_bins", "per_corruption",
+        "mean_error", "mce", "relative_mce", "rms_calibration_error", "rms_calibration_error_reference",
+        "rms_calibration_error_by_severity", "calibration_bins", "per_corruption",
     }
     assert len(corruptions["rms_calibration_error_by_severity"]) == 5
     assert sum(corruptions["calibration_bins"]["count"]) == 15 * 5 * 500
@@ -136,10 +136,16 @@ def test_resume_refuses_a_changed_recipe(cifar10_root: Path, tmp_path: Path) -> 
     run_dir = tmp_path / "run"
     common = [f"dataset.root={cifar10_root}", *TINY_RUN, "eval.suites=[clean]", f"hydra.run.dir={run_dir}"]
     run_cli("augmix-train", *common, cwd=tmp_path)
+    records = {p.name: p.read_bytes() for p in (run_dir / ".hydra").iterdir()}
+    log = (run_dir / "train.log").read_text()
     again = run_cli("augmix-train", *common, cwd=tmp_path, check=False)
     assert again.returncode == 2 and "already holds a checkpoint; pass resume=true" in again.stderr
     changed = run_cli("augmix-train", *common, "resume=true", "optim.lr=0.5", cwd=tmp_path, check=False)
     assert changed.returncode == 2 and "the config differs at optim" in changed.stderr
+    # the refused commands left the run's records as they were, plus their error lines in the log
+    assert {p.name: p.read_bytes() for p in (run_dir / ".hydra").iterdir()} == records
+    added = (run_dir / "train.log").read_text().removeprefix(log).splitlines()
+    assert [line.split(" - ", 1)[1] for line in added] == [again.stderr.strip(), changed.stderr.strip()]
     other_pipeline = run_cli("augmix-train", *common, "resume=true", "trainer.data_pipeline=gpu", cwd=tmp_path, check=False)
     assert other_pipeline.returncode == 2
     assert "it trained with the cpu data pipeline, this run would use gpu" in other_pipeline.stderr

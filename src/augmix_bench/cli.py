@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import shlex
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,44 +18,87 @@ from omegaconf import DictConfig
 
 from .allocator import keep_freed_memory
 from .config.paths import check_group_choices, config_dir
+from .config.preflight import preflight
 from .config.resolvers import register_resolvers
+from .config.validate import validate_config
 from .distributed.launch import is_secondary_launched_rank, secondary_rank_overrides
-from .errors import UserError
+from .errors import Interrupted, UserError
+from .files import os_error_line
+from .run_records import RunRecord, refuse_in, remove_unused_sweep
 
 log = logging.getLogger("augmix_bench")
 
 
-def _reporting_errors(program: str, task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
-    """Turn a ``UserError`` raised by ``task`` into one line on stderr and exit status 2."""
+def _reporting_errors(
+    program: str, config_name: str, task: Callable[[DictConfig], Any], record: RunRecord | None
+) -> Callable[[DictConfig], Any]:
+    """Turn a ``UserError`` raised by ``task`` into one line on stderr and exit status 2.
+
+    A refused training command leaves its run directory as it found it (``run_records``); a
+    Ctrl-C or SIGTERM ends with the command that continues the run.
+    """
 
     @functools.wraps(task)
     def wrapped(cfg: DictConfig) -> Any:
         try:
+            if config_name == "train" and HydraConfig.get().mode == RunMode.MULTIRUN:
+                validate_config(config_name, cfg)
             return task(cfg)
-        except UserError as exc:
+        except (UserError, Interrupted, OSError) as exc:
+            line = f"{program}: error: {_error_text(program, exc)}"
             if not is_secondary_launched_rank():
-                print(f"{program}: error: {exc}", file=sys.stderr)
+                print(line, file=sys.stderr)
+                if config_name == "train":
+                    run_dir = Path(HydraConfig.get().runtime.output_dir)
+                    same = record is not None and record.path.resolve() == run_dir.resolve()
+                    refuse_in(run_dir, record if same else None, line)
+                    if HydraConfig.get().mode == RunMode.MULTIRUN:
+                        remove_unused_sweep(Path(HydraConfig.get().sweep.dir))
+            raise SystemExit(2) from None
+        except KeyboardInterrupt:
+            print(f"{program}: error: interrupted", file=sys.stderr)
             raise SystemExit(2) from None
 
     return wrapped
 
 
+def _error_text(program: str, exc: Exception) -> str:
+    """The text after ``<program>: error:`` for a refused or stopped command."""
+    if isinstance(exc, Interrupted):
+        return _continue_line(program, exc)
+    if isinstance(exc, OSError):
+        return f"cannot write {os_error_line(exc)}"
+    return str(exc)
+
+
+def _continue_line(program: str, interrupted: Interrupted) -> str:
+    """``interrupted after epoch N; continue with: <the command that resumes the run>``."""
+    kept = [a for a in sys.argv[1:] if not a.startswith(("resume=", "hydra.run.dir=", "-m", "--multirun"))]
+    command = " ".join(shlex.quote(a) for a in [program, *kept, "resume=true", f"hydra.run.dir={interrupted.run_dir}"])
+    return f"interrupted after epoch {interrupted.epoch}; continue with: {command}"
+
+
 def _run_hydra(program: str, config_name: str, task: Callable[[DictConfig], Any]) -> None:
     keep_freed_memory()
     register_resolvers()
-    try:
-        check_group_choices(config_name, sys.argv[1:])
-    except UserError as exc:
-        print(f"{program}: error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    if config_name == "train" and is_secondary_launched_rank():
-        sys.argv.extend(secondary_rank_overrides())
     if config_name == "eval":
         from .evaluation.checkpoint import open_run_keys
 
         sys.argv[1:] = open_run_keys(sys.argv[1:])
+    try:
+        check_group_choices(config_name, sys.argv[1:])
+        preflight(config_name, sys.argv[1:])
+    except UserError as exc:
+        print(f"{program}: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    record = None
+    if config_name == "train" and is_secondary_launched_rank():
+        sys.argv.extend(secondary_rank_overrides())
+    elif config_name == "train":
+        explicit = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("hydra.run.dir=")]
+        record = RunRecord.capture(explicit[-1]) if explicit else None
     main = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=config_name)
-    main(_reporting_errors(program, task))()
+    main(_reporting_errors(program, config_name, task, record))()
 
 
 def _train_task(cfg: DictConfig) -> dict[str, Any]:
@@ -62,6 +107,7 @@ def _train_task(cfg: DictConfig) -> dict[str, Any]:
 
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
+    signal.signal(signal.SIGTERM, _interrupt)
     results = launch_training(cfg, run_dir)
     if results is not None:
         log.info(
@@ -104,6 +150,11 @@ def _corrupt_task(cfg: DictConfig) -> Path:
     from .corrupt.command import run_corrupt
 
     return run_corrupt(plain(cfg))
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops training as Ctrl-C does (the last finished epoch's checkpoint is kept)."""
+    raise KeyboardInterrupt
 
 
 def _percent(value: float | None) -> str:

@@ -1,7 +1,7 @@
-"""The one exception type for bad user input.
+"""The exceptions the command-line entry points turn into one line (no traceback).
 
-Every ``UserError`` is printed by the command-line entry points as a single line (no traceback):
-the message names the bad value and what would have been accepted.
+``UserError``: bad input; the message names the bad value and what would have been accepted.
+``Interrupted``: training stopped by a signal; the line says how to continue.
 """
 
 
@@ -10,3 +10,12 @@ class UserError(ValueError):
 
     A ``ValueError``, so library callers can catch it as one.
     """
+
+
+class Interrupted(Exception):
+    """Training stopped by Ctrl-C or SIGTERM; ``epoch`` epochs are saved in ``run_dir``."""
+
+    def __init__(self, epoch: int, run_dir: str) -> None:
+        super().__init__(f"interrupted after epoch {epoch}")
+        self.epoch = epoch
+        self.run_dir = run_dir

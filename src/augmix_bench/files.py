@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .errors import UserError
+
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
@@ -27,9 +29,12 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno is not None:
+            # name the file being written, not the temporary one that no longer exists
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise
 
 
@@ -72,3 +77,31 @@ def atomic_directory(final: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def check_writable(path: str | Path, key: str) -> None:
+    """Refuse, in one ``UserError`` naming ``key``, the path and the OS reason, a file ``path``
+    that cannot be written: its folder is missing and cannot be made, is not a folder, or is read-only."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{key}={path} is a folder; accepted: a file path")
+    check_folder(path.parent, key, shown=path)
+
+
+def check_folder(folder: str | Path, key: str, shown: str | Path | None = None) -> None:
+    """Refuse a ``folder`` that is a file, lies under a file or cannot be written into (one line)."""
+    folder = Path(folder)
+    shown = folder if shown is None else shown
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"{key}={shown} cannot be written: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"{key}={shown} cannot be written: {existing}: Permission denied")
+
+
+def os_error_line(exc: OSError) -> str:
+    """An ``OSError`` as ``<path>: <reason>`` (e.g. ``/runs/x/checkpoints: No space left on device``)."""
+    where = exc.filename if exc.filename is not None else "?"
+    return f"{where}: {exc.strerror or exc}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -39,8 +40,9 @@ class Runtime:
 
     @property
     def show_progress(self) -> bool:
-        """Whether this process draws progress bars."""
-        return self.progress and self.is_main
+        """Whether this process draws progress bars: only on a terminal (a redirected stderr gets
+        the plain per-epoch and per-corruption log lines instead)."""
+        return self.progress and self.is_main and sys.stderr.isatty()
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """Autocast context for the configured precision (a no-op for fp32)."""

@@ -78,9 +78,8 @@ class RandomResizedCropFlip:
     def __call__(self, img: Image.Image, rng: np.random.Generator) -> Image.Image:
         """Random resized crop to ``size`` x ``size``, then flip with probability 1/2."""
         left, top, w, h = self.box(img.size[0], img.size[1], rng)
-        img = img.resize(
-            (self.size, self.size), Image.BILINEAR, box=(left, top, left + w, top + h)
-        )
+        # crop, then resize, as torchvision's resized_crop (PIL's ``box=`` samples outside the crop)
+        img = img.crop((left, top, left + w, top + h)).resize((self.size, self.size), Image.BILINEAR)
         if rng.uniform() < 0.5:
             img = ImageOps.mirror(img)
         return img

@@ -48,6 +48,11 @@ def _groups(roots: Sequence[Path]) -> set[str]:
     }
 
 
+def config_groups(extra_dirs: Sequence[Path] = ()) -> set[str]:
+    """The config groups (``model``, ``dataset``, ...) of the package's tree and ``extra_dirs``."""
+    return _groups([config_dir(), *extra_dirs])
+
+
 def check_group_choices(config_name: str, overrides: Sequence[str]) -> None:
     """Refuse ``group=option`` overrides naming an option that does not exist, in one line.
 

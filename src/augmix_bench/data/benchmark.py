@@ -104,6 +104,7 @@ class Benchmark(ABC):
                 raise UserError(f"unknown dataset part {part!r}; choose from: {', '.join(PARTS)}")
             problem = self.missing(part)
             if problem is None:
+                self.verify(part)
                 continue
             if part == "perturbations" and not self.perturbation_names():
                 raise UserError(f"{problem}; leave perturbations out of eval.suites")
@@ -116,3 +117,8 @@ class Benchmark(ABC):
             problem = self.missing(part)
             if problem is not None:
                 raise UserError(f"download of {self.name} {part} finished but {problem}")
+            self.verify(part)
+
+    def verify(self, part: str) -> None:
+        """Check, before any work, that the files of ``part`` (on disk) are what the evaluation
+        reads (a ``UserError`` naming the file otherwise); families whose files need no check pass."""

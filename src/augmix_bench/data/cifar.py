@@ -17,7 +17,7 @@ from ..errors import UserError
 from .arrays import ArrayImageDataset, ArrayTensorDataset
 from .benchmark import Benchmark, PerturbedSequences
 from .cifar_files import CIFAR_LAYOUTS, cifar_folder, cifar_present, read_cifar
-from .corrupted_arrays import read_corruption
+from .corrupted_arrays import check_corrupted_folder, read_corruption
 from .download import install_archive
 from .names import CIFAR_PERTURBATIONS
 from .perturbed_arrays import perturbed_frames
@@ -133,6 +133,15 @@ class CifarBenchmark(Benchmark):
         return ArrayTensorDataset(
             *read_corruption(self.corrupted_folder, corruption, severity, self.num_classes, self.image_size)
         )
+
+    def verify(self, part: str) -> None:
+        """-C: every corruption file's dtype, shape and row count, and labels.npy against the test
+        labels (when the clean set is on disk)."""
+        if part == "corruptions":
+            test_labels = None if self.missing("clean") else self._test[1]
+            check_corrupted_folder(
+                self.corrupted_folder, self.corruption_names(), test_labels, self.num_classes, self.image_size
+            )
 
     def perturbation_names(self) -> tuple[str, ...]:
         """The 10 CIFAR-10-P perturbations (CIFAR-100 has no -P set)."""

@@ -7,6 +7,7 @@ block size ``n`` is read from the files. Arrays are memory-mapped, so only the i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -62,3 +63,38 @@ def read_corruption(
     block = len(labels) // len(SEVERITIES)
     rows = slice((severity - 1) * block, severity * block)
     return images[rows], np.asarray(labels[rows], dtype=np.int64)
+
+
+def check_corrupted_folder(
+    folder: Path, corruptions: Sequence[str], test_labels: np.ndarray | None, num_classes: int, image_size: int
+) -> None:
+    """Check a whole -C folder up front (headers only: the arrays are memory-mapped).
+
+    ``labels.npy`` must be the clean test labels once per severity (when ``test_labels`` are
+    given), and every ``<corruption>.npy`` uint8 ``(5 * n, image_size, image_size, 3)`` with one
+    row per entry of ``labels.npy``.
+    """
+    labels = read_labels(folder, num_classes)
+    if test_labels is not None:
+        _check_against_test_labels(Path(folder) / "labels.npy", labels, test_labels)
+    for corruption in corruptions:
+        read_corruption(folder, corruption, SEVERITIES[0], num_classes, image_size)
+
+
+def _check_against_test_labels(path: Path, labels: np.ndarray, test_labels: np.ndarray) -> None:
+    """``labels`` (of ``path``) must be ``test_labels`` once per severity."""
+    block = len(test_labels)
+    if len(labels) != len(SEVERITIES) * block:
+        raise UserError(
+            f"{path}: expected {len(SEVERITIES) * block} labels (5 x the {block} clean test images), "
+            f"found {len(labels)}"
+        )
+    expected = np.tile(np.asarray(test_labels), len(SEVERITIES))
+    differ = np.flatnonzero(np.asarray(labels) != expected)
+    if differ.size:
+        first = int(differ[0])
+        raise UserError(
+            f"{path}: disagrees with the clean test labels at {differ.size} of {len(labels)} entries "
+            f"(first: entry {first} is {int(labels[first])}, the test set says {int(expected[first])}); "
+            "is this the -C set of this dataset?"
+        )

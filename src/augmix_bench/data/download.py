@@ -12,11 +12,14 @@ import http.client
 import logging
 import os
 import shutil
+import socket
+import sys
 import tarfile
 import tempfile
+import time
 import zlib
 from pathlib import Path, PurePosixPath
-from urllib.error import HTTPError
+from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
 from tqdm import tqdm
@@ -79,7 +82,7 @@ def _fetch_once(url: str, part: Path, progress: bool, timeout: float) -> None:
                 unit_scale=True,
                 unit_divisor=1024,
                 desc=part.name.removesuffix(".part"),
-                disable=not progress,
+                disable=not (progress and sys.stderr.isatty()),
             ) as bar,
         ):
             while chunk := response.read(CHUNK_BYTES):
@@ -90,12 +93,41 @@ def _fetch_once(url: str, part: Path, progress: bool, timeout: float) -> None:
             raise ConnectionError(f"connection closed after {offset + received} of {offset + expected} bytes")
 
 
-def fetch(url: str, target: Path, progress: bool = True, retries: int = 3, timeout: float = 60.0) -> None:
+#: Errors that a later attempt may not meet (a dropped connection, a timeout, a server hiccup).
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError, http.client.HTTPException)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether retrying may help: connection drops and timeouts, not a name that does not resolve,
+    an unknown scheme, a full disk or a missing permission."""
+    if isinstance(exc, URLError) and not isinstance(exc, HTTPError):
+        reason = exc.reason
+        return isinstance(reason, BaseException) and not isinstance(reason, socket.gaierror) and is_transient(reason)
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception as a short phrase (the OS reason of a URL or file error)."""
+    if isinstance(exc, URLError) and not isinstance(exc, HTTPError):
+        inner = exc.reason
+        if isinstance(inner, socket.gaierror):
+            return f"the host name does not resolve ({inner.strerror or inner})"
+        return _reason(inner) if isinstance(inner, BaseException) else str(inner)
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def fetch(
+    url: str, target: Path, progress: bool = True, retries: int = 3, timeout: float = 60.0, backoff: float = 1.0
+) -> None:
     """Download ``url`` to ``target`` through ``<target>.part``, resuming after interruptions.
 
     A ``.part`` left by an earlier attempt is continued with an HTTP Range request; a server that
-    ignores Range sends the whole file, which then replaces the ``.part``. After ``retries``
-    further failed attempts the ``.part`` is kept for the next run and a ``UserError`` says so.
+    ignores Range sends the whole file, which then replaces the ``.part``. Transient failures are
+    retried ``retries`` times after ``backoff``, 2 x ``backoff``, 4 x ``backoff`` ... seconds; then
+    the ``.part`` is kept for the next run and a ``UserError`` says so. Other failures (a name that
+    does not resolve, an unknown scheme, a full disk) end at once.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -104,14 +136,19 @@ def fetch(url: str, target: Path, progress: bool = True, retries: int = 3, timeo
         try:
             _fetch_once(url, part, progress, timeout)
             break
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, ValueError, http.client.HTTPException) as exc:
             kept = part.stat().st_size if part.exists() else 0
-            if attempt == retries:
-                raise UserError(
-                    f"download of {url} failed after {retries + 1} attempts ({exc}); {part} keeps the "
-                    f"{kept} bytes received: run again to resume"
-                ) from None
-            log.warning("download of %s interrupted (%s); resuming from byte %d", url, exc, kept)
+            transient = is_transient(exc)
+            if transient and attempt < retries:
+                delay = backoff * 2**attempt
+                log.warning("download of %s interrupted (%s); retrying in %g s from byte %d", url, exc, delay, kept)
+                time.sleep(delay)
+                continue
+            if isinstance(exc, OSError) and exc.filename is None and exc.strerror and part.exists() and not transient:
+                exc = OSError(exc.errno, exc.strerror, str(part))  # a write into .part (e.g. a full disk)
+            tries = f" after {attempt + 1} attempts" if attempt else ""
+            keep = f"; {part} keeps the {kept} bytes received: run again to resume" if transient and kept else ""
+            raise UserError(f"download of {url} failed{tries}: {_reason(exc)}{keep}") from None
     os.replace(part, target)
 
 
@@ -132,7 +169,8 @@ def extract(archive: Path, into: Path, progress: bool = True) -> None:
     """
     try:
         with tarfile.open(archive, "r:*") as tar:
-            for member in tqdm(tar, desc=f"unpacking {archive.name}", unit=" files", disable=not progress):
+            bars = progress and sys.stderr.isatty()
+            for member in tqdm(tar, desc=f"unpacking {archive.name}", unit=" files", disable=not bars):
                 target = _member_path(into, member, archive)
                 if member.isdir():
                     target.mkdir(parents=True, exist_ok=True)

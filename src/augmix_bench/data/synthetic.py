@@ -8,6 +8,7 @@ overlays, digital distortions) at 5 severities: enough to exercise the whole pip
 from __future__ import annotations
 
 import io
+import logging
 import pickle
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,6 +21,8 @@ from .benchmark import Benchmark
 from .cifar import CORRUPTED_FOLDERS, CifarBenchmark
 from .cifar_files import cifar_folder
 from .names import CORRUPTIONS, SEVERITIES
+
+log = logging.getLogger(__name__)
 
 #: One RGB colour per class.
 PALETTE = np.array(
@@ -138,6 +141,9 @@ class SyntheticCifarBenchmark(CifarBenchmark):
 
     def download(self, part: str, progress: bool = True) -> None:
         """Generate the clean pickles or the stand-in -C arrays (deterministic for ``seed``)."""
+        if part in ("clean", "corruptions"):
+            folder = cifar_folder(self.root, self.variant) if part == "clean" else self.corrupted_folder
+            log.info("generating the synthetic demo data (%s) in %s", part, folder.absolute())
         if part == "clean":
             with atomic_directory(cifar_folder(self.root, self.variant)) as tmp:
                 rng = np.random.default_rng((self.seed, 0))

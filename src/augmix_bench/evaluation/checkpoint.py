@@ -30,6 +30,7 @@ from ..config.build import (
 )
 from ..config.paths import group_options
 from ..errors import UserError
+from ..files import check_writable
 from ..models import load_reference_weights
 from ..models.state_dict import load_fitting_state_dict
 from .results import assemble_results, write_results
@@ -140,6 +141,12 @@ def evaluate_checkpoint(cfg: DictConfig, overrides: Sequence[str]) -> tuple[dict
     if cfg.checkpoint_format not in CHECKPOINT_FORMATS:
         accepted = ", ".join(CHECKPOINT_FORMATS)
         raise UserError(f"checkpoint_format={cfg.checkpoint_format!r} is invalid; choose from: {accepted}")
+    if checkpoint.is_dir():
+        found = checkpoint / "checkpoints" / "last.pt"
+        hint = f"checkpoint={found}" if found.is_file() else "a checkpoint file such as <run>/checkpoints/last.pt"
+        raise UserError(f"checkpoint={checkpoint} is a folder; accepted: {hint}")
+    output = Path(cfg.output).expanduser() if cfg.output else checkpoint.parent / "eval_results.json"
+    check_writable(output, "output")
     state = load_checkpoint(checkpoint)
     if not isinstance(state, dict):
         raise UserError(f"checkpoint {checkpoint} holds a {type(state).__name__}, not a dict")
@@ -169,6 +176,5 @@ def evaluate_checkpoint(cfg: DictConfig, overrides: Sequence[str]) -> tuple[dict
         train_images_per_second=None,
         identity=setup.identity,
     )
-    output = Path(cfg.output).expanduser() if cfg.output else checkpoint.parent / "eval_results.json"
     write_results(output, results)
     return results, output

@@ -55,9 +55,24 @@ def assemble_results(
     }
 
 
+#: Significant digits of the floats written to ``results.json``.
+SIGNIFICANT_DIGITS = 6
+
+
+def rounded(value: Any, digits: int = SIGNIFICANT_DIGITS) -> Any:
+    """``value`` with every float (in nested dicts and lists) rounded to ``digits`` significant digits."""
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}")
+    if isinstance(value, dict):
+        return {k: rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(v, digits) for v in value]
+    return value
+
+
 def write_results(path: Path, results: dict[str, Any]) -> None:
-    """Write ``results`` to ``path`` atomically."""
-    atomic_write_json(path, results)
+    """Write ``results`` (floats to 6 significant digits) to ``path`` atomically."""
+    atomic_write_json(path, rounded(results))
 
 
 def headline(results: dict[str, Any]) -> dict[str, Any]:

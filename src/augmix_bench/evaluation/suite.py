@@ -7,6 +7,7 @@ distances, not rates); docs/benchmarks.md describes every entry.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,8 @@ from ..metrics import (
 from ..runtime import Runtime, eval_mode
 
 #: Evaluation suites that ``eval.suites`` may select.
+log = logging.getLogger(__name__)
+
 SUITES: tuple[str, ...] = ("clean", "corruptions", "perturbations")
 
 #: How many of the best classes ``predict`` records per image (for the top-5 distance).
@@ -154,11 +157,21 @@ def prefetched(
         yield pending
 
 
+def calibration(predictions: Predictions) -> dict:
+    """RMS calibration error (percent) over all bins, and as Hendrycks' reference computes it
+    (its loop skips the last, highest-confidence bin)."""
+    confidence, correct = predictions.confidence, predictions.correct
+    return {
+        "rms_calibration_error": 100.0 * rms_calibration_error(confidence, correct),
+        "rms_calibration_error_reference": 100.0 * rms_calibration_error(confidence, correct, reference_quirk=True),
+    }
+
+
 def summarize(predictions: Predictions) -> dict:
-    """Error and RMS calibration error (percent), the image count and the calibration bins."""
+    """Error and RMS calibration errors (percent), the image count and the calibration bins."""
     return {
         "error": 100.0 * error_rate(predictions.correct),
-        "rms_calibration_error": 100.0 * rms_calibration_error(predictions.confidence, predictions.correct),
+        **calibration(predictions),
         "n": int(len(predictions.labels)),
         "calibration_bins": stored_calibration_bins(predictions),
     }
@@ -234,6 +247,8 @@ class Evaluator:
                 by_severity[severity].append(preds)
                 bar.update(1)
             per_corruption[corruption] = {"errors": errors, "mean_error": float(np.mean(errors)), "ce": None}
+            if not self.runtime.show_progress and self.runtime.is_main:
+                log.info("%s: mean error %.2f%%", corruption, per_corruption[corruption]["mean_error"])
         bar.close()
         everything = Predictions.concatenate(pooled)
         fractions = {c: [e / 100.0 for e in v["errors"]] for c, v in per_corruption.items()}
@@ -247,7 +262,7 @@ class Evaluator:
             "relative_mce": (
                 relative_mce(fractions, clean_error / 100.0) if normalized and clean_error is not None else None
             ),
-            "rms_calibration_error": 100.0 * rms_calibration_error(everything.confidence, everything.correct),
+            **calibration(everything),
             "rms_calibration_error_by_severity": [
                 100.0 * rms_calibration_error(p.confidence, p.correct)
                 for p in (Predictions.concatenate(by_severity[s]) for s in SEVERITIES)

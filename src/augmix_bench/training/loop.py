@@ -40,7 +40,7 @@ from ..distributed.collectives import (
     sync_buffers,
 )
 from ..distributed.preemption import is_requeued
-from ..errors import UserError
+from ..errors import Interrupted, UserError
 from ..evaluation.results import assemble_results, write_results
 from ..evaluation.suite import Evaluator, check_suites, required_parts
 from ..files import atomic_write_text
@@ -137,6 +137,8 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.runtime = runtime
         self.resolved = OmegaConf.to_container(cfg, resolve=True)
+        if isinstance(self.resolved["dataset"].get("root"), str):  # checkpoints name the data absolutely
+            self.resolved["dataset"]["root"] = str(Path(self.resolved["dataset"]["root"]).expanduser().absolute())
         check_suites(list(cfg.eval.suites))
         self.run_logger = open_run_logger(cfg.trainer.get("logger", "csv"), self.run_dir, write=runtime.is_main)
         self.benchmark = build_benchmark_from_config(cfg.dataset)
@@ -184,6 +186,7 @@ class Trainer:
         eval_batch = max(int(cfg.trainer.eval_batch_size) // runtime.world_size, 1)
         self.evaluator = Evaluator(self.benchmark, runtime, eval_batch, cfg.eval.limit)
         self.epoch = 0
+        self.saved_epoch = 0  # the last epoch whose checkpoint is on disk
         self.history: list[dict[str, Any]] = []
         self.train_seconds = 0.0
 
@@ -243,7 +246,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
-        self.epoch = int(state["epoch"])
+        self.epoch = self.saved_epoch = int(state["epoch"])
         self.history = list(state["history"])
         self.train_seconds = float(state["train_seconds"])
         self._restore_rng(state["rng"])
@@ -340,6 +343,7 @@ class Trainer:
                 save_checkpoint(self.checkpoint_path, state)
                 write_train_log(self.run_dir / "train_log.csv", self.history)
                 self.run_logger.log_epoch(row)
+            self.saved_epoch = self.epoch
 
     def images_per_second(self) -> float:
         """Mean training throughput over all finished epochs."""
@@ -351,15 +355,19 @@ class Trainer:
 def run_training(cfg: DictConfig, run_dir: Path, runtime: Runtime) -> dict[str, Any]:
     """Train (or resume), evaluate the final model and write ``results.json``; returns the results."""
     run_dir = Path(run_dir)
-    trainer = Trainer(cfg, run_dir, runtime)
-    has_checkpoint = on_main(trainer.checkpoint_path.exists)
-    if bool(cfg.resume) or (has_checkpoint and is_requeued()):  # a requeued SLURM job continues itself
-        trainer.resume()
-    elif has_checkpoint:
+    has_checkpoint = on_main((run_dir / CHECKPOINT_NAME).exists)
+    resume = bool(cfg.resume) or (has_checkpoint and is_requeued())  # a requeued SLURM job continues itself
+    if has_checkpoint and not resume:  # refused before any data is read
         raise UserError(
             f"{run_dir} already holds a checkpoint; pass resume=true to continue it, or choose another directory"
         )
-    trainer.fit()
+    trainer = Trainer(cfg, run_dir, runtime)
+    if resume:
+        trainer.resume()
+    try:
+        trainer.fit()
+    except KeyboardInterrupt:
+        raise Interrupted(trainer.saved_epoch, str(run_dir)) from None
     sync_buffers(trainer.model)
     start = time.perf_counter()
     evaluation = trainer.evaluator.run(trainer.model, list(cfg.eval.suites))

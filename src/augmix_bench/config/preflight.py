@@ -1,0 +1,96 @@
+"""Checking a command line against the composed config before Hydra runs (and makes a run directory).
+
+The config is composed with Hydra's compose API from the same overrides, and every value is
+checked against the schema (``config/validate.py``). When Hydra refuses the overrides (an unknown
+key) or they form a sweep (``-m``), the config is composed from the config-group choices alone and
+overridden keys that it lacks are refused with the closest existing key. A sweep's values are
+checked job by job when each job starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
+
+from ..files import check_folder
+from .paths import config_dir, config_groups, user_config_dirs
+from .validate import check_override_keys, validate_config
+
+#: Hydra flags followed by a value.
+VALUE_FLAGS: frozenset[str] = frozenset(
+    {"--config-dir", "-cd", "--config-name", "-cn", "--config-path", "-cp", "--cfg", "-c", "--package", "-p",
+     "--experimental-rerun"}
+)
+#: Hydra flags that show something instead of running (values are not checked then).
+SHOW_FLAGS: frozenset[str] = frozenset(
+    {"--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--shell-completion", "-sc", "--resolve"}
+)
+#: Config nodes whose keys are not known before a checkpoint is read (``augmix-eval``).
+OPEN_NODES: dict[str, tuple[str, ...]] = {"eval": ("dataset", "model")}
+
+
+def split_arguments(arguments: Sequence[str]) -> tuple[list[str], set[str]]:
+    """The overrides (``key=value``, ``~key``, ``group=option``) and the flags of a command line."""
+    overrides, flags = [], set()
+    skip = False
+    for argument in arguments:
+        if skip:
+            skip = False
+            continue
+        if argument.startswith("-") and not argument.startswith("--") and "=" in argument:
+            overrides.append(argument)
+        elif argument.startswith("-"):
+            name = argument.split("=", 1)[0]
+            flags.add(name)
+            skip = name in VALUE_FLAGS and "=" not in argument
+        else:
+            overrides.append(argument)
+    return overrides, flags
+
+
+def _compose(config_name: str, overrides: list[str], extra_dirs: list[Path]) -> DictConfig | None:
+    """The composed config (without Hydra's node); None if Hydra itself refuses the overrides."""
+    search = [f"hydra.searchpath=[{','.join(f'file://{d.resolve()}' for d in extra_dirs)}]"] if extra_dirs else []
+    try:
+        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3", job_name=config_name):
+            return compose(config_name=config_name, overrides=[*overrides, *search])
+    except (HydraException, OmegaConfBaseException, ValueError):
+        return None
+
+
+def preflight(config_name: str, arguments: Sequence[str]) -> None:
+    """Refuse unknown keys and invalid values of a command line in one ``UserError``."""
+    overrides, flags = split_arguments(arguments)
+    for override in overrides:
+        if override.startswith(("hydra.run.dir=", "hydra.sweep.dir=")):
+            key, folder = override.split("=", 1)
+            check_folder(Path(folder).expanduser(), key)
+    extra = user_config_dirs(arguments)
+    groups = config_groups(extra)
+    choices, values = [], []
+    for override in overrides:
+        key = override.split("=", 1)[0].lstrip("+~")
+        if key.startswith("hydra"):
+            continue
+        if key in groups and "=" in override:
+            value = override.split("=", 1)[1]
+            if "(" not in value:
+                choices.append(f"{override.split('=', 1)[0]}={value.split(',')[0]}")
+            continue
+        values.append(override)
+    open_nodes = OPEN_NODES.get(config_name, ())
+    sweep = bool(flags & {"-m", "--multirun"})
+    full = None if sweep else _compose(config_name, [*choices, *values], extra)
+    if full is not None:
+        check_override_keys(full, values, open_nodes)
+        if not flags & SHOW_FLAGS:
+            validate_config(config_name, full)
+        return
+    base = _compose(config_name, choices, extra)  # Hydra refused the overrides (or a sweep): find the key
+    if base is not None:
+        check_override_keys(base, values, open_nodes)

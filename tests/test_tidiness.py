@@ -1,0 +1,57 @@
+"""Small promises: rounded results, derived model names, presets that compose, help that lists
+the choices, no stray log files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import run_in_process
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from augmix_bench.config.paths import config_dir
+from augmix_bench.config.resolvers import register_resolvers
+from augmix_bench.evaluation.results import rounded
+
+
+def composed(*overrides: str) -> dict:
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        return OmegaConf.to_container(compose(config_name="train", overrides=list(overrides)), resolve=True)
+
+
+def test_results_floats_have_six_significant_digits() -> None:
+    assert rounded({"a": 11.234567891, "b": [0.000123456789, 2], "c": {"d": 98765432.1, "e": None}}) == {
+        "a": 11.2346, "b": [0.000123457, 2], "c": {"d": 98765400.0, "e": None},
+    }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "name"),
+    [((), "wrn40_2"), (("model.depth=16", "model.widen_factor=1"), "wrn16_1"), (("experiment=demo",), "wrn10_1")],
+)
+def test_an_overridden_wrn_is_named_by_its_architecture(overrides: tuple[str, ...], name: str) -> None:
+    assert composed(*overrides)["model"]["name"] == name
+
+
+def test_the_demo_composes_with_another_model() -> None:
+    cfg = composed("experiment=demo", "model=allconv")
+    assert cfg["model"] == {"name": "allconv", "_target_": "augmix_bench.models.allconv"}
+    assert cfg["dataset"]["name"] == "synthetic" and cfg["trainer"]["epochs"] == 3
+
+
+def test_eval_help_lists_the_model_and_dataset_choices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_in_process("augmix-eval", "--help")
+    assert result.returncode == 0
+    assert "model: allconv, custom, densenet, densenet_bc, resnet50, resnext29, wrn40_2" in result.stdout
+    assert "dataset: cifar10, cifar100, image_folder, imagenet, synthetic" in result.stdout
+
+
+def test_download_leaves_no_log_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_in_process("augmix-download", "dataset=imagenet", "parts=[clean]", f"dataset.root={tmp_path / 'd'}")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "cannot be downloaded automatically (licence)" in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == []

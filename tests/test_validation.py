@@ -1,0 +1,258 @@
+"""Bad input ends in one line ``augmix-<cmd>: error: ...`` with exit status 2, before anything is
+written: wrong types and ranges, typo'd keys, bad paths (config/validate.py, config/preflight.py)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import TINY_RUN, run_in_process
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, OmegaConf
+
+from augmix_bench.config.paths import config_dir
+from augmix_bench.config.validate import Rule, config_keys, config_rules, validate_config
+from augmix_bench.errors import UserError
+
+CASES = [
+    ("augmix-train", ["trainer.epochs=abc"], "trainer.epochs='abc' is invalid; accepted: an integer >= 1"),
+    ("augmix-train", ["trainer.epochs=0"], "trainer.epochs=0 is invalid; accepted: an integer >= 1"),
+    ("augmix-train", ["trainer.epochs=-2"], "trainer.epochs=-2 is invalid; accepted: an integer >= 1"),
+    ("augmix-train", ["trainer.batch_size=abc"], "trainer.batch_size='abc' is invalid; accepted: an integer >= 1"),
+    ("augmix-train", ["trainer.batch_size=0"], "trainer.batch_size=0 is invalid; accepted: an integer >= 1"),
+    ("augmix-train", ["trainer.batch_size=-5"], "trainer.batch_size=-5 is invalid; accepted: an integer >= 1"),
+    ("augmix-train", ["augmentation.severity=abc"], "augmentation.severity='abc' is invalid; accepted: a number > 0"),
+    ("augmix-train", ["eval.limit=abc"], "eval.limit='abc' is invalid; accepted: null or an integer >= 1"),
+    ("augmix-train", ["eval.limit=-1"], "eval.limit=-1 is invalid; accepted: null or an integer >= 1"),
+    ("augmix-train", ["seed=-1"], "seed=-1 is invalid; accepted: an integer >= 0"),
+    ("augmix-train", ["optim.lr=-1"], "optim.lr=-1 is invalid; accepted: a number > 0"),
+    ("augmix-train", ["trainer.num_workers=-1"], "trainer.num_workers=-1 is invalid; accepted: an integer >= 0"),
+    ("augmix-train", ["trainer.epoch=3"],
+     "unknown key 'trainer.epoch'; did you mean trainer.epochs? (add a new key with +trainer.epoch=...)"),
+    ("augmix-train", ["optim.lrr=0.1"],
+     "unknown key 'optim.lrr'; did you mean optim.lr? (add a new key with +optim.lrr=...)"),
+    ("augmix-train", ["-m", "trainer.epoch=1,2"],
+     "unknown key 'trainer.epoch'; did you mean trainer.epochs? (add a new key with +trainer.epoch=...)"),
+    ("augmix-eval", [], "checkpoint is required; pass checkpoint=<a checkpoint file, e.g. results/runs/<run>/checkpoints/last.pt>"),
+    ("augmix-eval", ["checkpoint=x.pt", "eval.limt=3"],
+     "unknown key 'eval.limt'; did you mean eval.limit? (add a new key with +eval.limt=...)"),
+    ("augmix-eval", ["checkpont=x.pt"],
+     "unknown key 'checkpont'; did you mean checkpoint? (add a new key with +checkpont=...)"),
+    ("augmix-eval", ["eval.limit=0", "checkpoint=x.pt"], "eval.limit=0 is invalid; accepted: null or an integer >= 1"),
+    ("augmix-train", ["trainer.batch_size=10", "trainer.devices=4"],
+     "trainer.batch_size=10 does not split evenly across 4 ranks; accepted: a multiple of trainer.devices (4)"),
+    ("augmix-train", ["trainer.precision=fp8"], "trainer.precision='fp8' is invalid; choose from: fp32, bf16, fp16"),
+    ("augmix-download", ["parts=[x]"],
+     "parts=['x'] is invalid; accepted: a list whose items are each one of clean, corruptions, perturbations"),
+]
+
+
+@pytest.mark.parametrize(("program", "args", "line"), CASES)
+def test_bad_values_are_one_line_before_anything_is_written(
+    program: str, args: list[str], line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_in_process(program, *args)
+    assert (result.returncode, result.stderr) == (2, f"{program}: error: {line}\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_paths_that_cannot_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "run").mkdir()
+    cases = [
+        ("augmix-eval", ["checkpoint=run"], "checkpoint=run is a folder; accepted: a checkpoint file such as <run>/checkpoints/last.pt"),
+        ("augmix-eval", ["checkpoint=afile", "output=afile/x.json"], "output=afile/x.json cannot be written: afile is not a folder"),
+        ("augmix-train", ["dataset.root=afile"], "dataset.root=afile is a file; accepted: a folder (created when missing)"),
+        ("augmix-download", ["dataset.root=afile"], "dataset.root=afile is a file; accepted: a folder (created when missing)"),
+        ("augmix-train", ["hydra.run.dir=afile/run"], "hydra.run.dir=afile/run cannot be written: afile is not a folder"),
+    ]
+    for program, args, line in cases:
+        result = run_in_process(program, *args)
+        assert (result.returncode, result.stderr) == (2, f"{program}: error: {line}\n"), args
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "run"]  # no eval.log, no results/
+    assert list((tmp_path / "run").iterdir()) == []
+
+
+def test_start_up_error_leaves_no_run_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hydra makes the run directory before the task; a refused start removes it again."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    result = run_in_process("augmix-train", "dataset.root=empty", *TINY_RUN)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("augmix-train: error: cifar10 not found in empty/cifar-10-batches-py")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+
+
+def test_a_refused_sweep_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sweep values are checked as each job starts; the job and sweep folders go again."""
+    monkeypatch.chdir(tmp_path)
+    result = run_in_process("augmix-train", "-m", "trainer.epochs=0,-1", "hydra.sweep.dir=sweeps/s")
+    assert (result.returncode, result.stderr) == (2, "augmix-train: error: trainer.epochs=0 is invalid; accepted: an integer >= 1\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_refused_command_keeps_an_existing_runs_records(
+    cifar10_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new run into a folder holding a checkpoint: .hydra/* and train.log stay as they were, plus
+    the error line in the log."""
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    (run / ".hydra").mkdir(parents=True)
+    (run / "checkpoints").mkdir()
+    (run / "checkpoints" / "last.pt").write_bytes(b"old checkpoint")
+    (run / ".hydra" / "config.yaml").write_text("old: config\n")
+    (run / ".hydra" / "overrides.yaml").write_text("- old=1\n")
+    (run / "train.log").write_text("old line\n")
+    result = run_in_process("augmix-train", f"dataset.root={cifar10_root}", f"hydra.run.dir={run}", *TINY_RUN)
+    line = (
+        f"augmix-train: error: {run} already holds a checkpoint; pass resume=true to continue it, "
+        "or choose another directory"
+    )
+    assert (result.returncode, result.stderr) == (2, line + "\n")
+    assert (run / ".hydra" / "config.yaml").read_text() == "old: config\n"
+    assert (run / ".hydra" / "overrides.yaml").read_text() == "- old=1\n"
+    assert sorted(p.name for p in (run / ".hydra").iterdir()) == ["config.yaml", "overrides.yaml"]
+    log = (run / "train.log").read_text().splitlines()
+    assert log[0] == "old line" and len(log) == 2 and log[1].endswith(line)
+    assert (run / "checkpoints" / "last.pt").read_bytes() == b"old checkpoint"
+
+
+def _train_config() -> DictConfig:
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        return compose(config_name="train")
+
+
+def _leaf_keys(cfg: DictConfig) -> list[str]:
+    return [k for k in config_keys(cfg) if not isinstance(OmegaConf.select(cfg, k), DictConfig)]
+
+
+def _wrong_type(rule: Rule) -> object:
+    return {"int": "abc", "float": "abc", "bool": "abc", "str": [1], "list": "abc", "dict": "abc"}[rule.kind]
+
+
+def _out_of_range(rule: Rule) -> object | None:
+    if rule.choices:
+        return "no_such_choice"
+    if rule.kind == "list" and rule.items is not None:
+        inner = _out_of_range(rule.items)
+        return None if inner is None else [inner]
+    if rule.minimum is not None:
+        return rule.minimum - 1 if rule.kind == "int" or not rule.exclusive else rule.minimum
+    if rule.maximum is not None:
+        return rule.maximum + 1
+    return None
+
+
+def test_every_config_key_refuses_a_wrong_type_and_an_out_of_range_value() -> None:
+    """Generated from the composed config: every key has a rule; a value of the wrong type and one
+    out of range (where a range exists) are refused in one line naming the key and the value."""
+    cfg = _train_config()
+    rules = config_rules("train", cfg)
+    keys = _leaf_keys(cfg)
+    assert [k for k in keys if k not in rules or rules[k].kind == "any"] == []
+    validate_config("train", cfg)  # the defaults pass
+    for key in keys:
+        rule = rules[key]
+        for bad in (_wrong_type(rule), _out_of_range(rule)):
+            if bad is None:
+                continue
+            changed = cfg.copy()
+            OmegaConf.update(changed, key, bad, merge=False)
+            with pytest.raises(UserError) as info:
+                validate_config("train", changed)
+            message = str(info.value)
+            assert message.startswith(f"{key}=") and "\n" not in message
+            assert "is invalid; accepted: " in message or f"is invalid; choose from: {', '.join(rule.choices)}" in message
+
+
+@pytest.mark.parametrize(("key", "bad"), [("trainer.eval_every", "-1"), ("optim.momentum", "2"), ("model.widen_factor", "x")])
+def test_generated_refusals_through_the_command_line(key: str, bad: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_in_process("augmix-train", f"{key}={bad}")
+    assert result.returncode == 2 and result.stderr.startswith(f"augmix-train: error: {key}=")
+    assert result.stderr.count("\n") == 1 and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_training_says_how_to_continue(signum: int, cifar10_root: Path, tmp_path: Path) -> None:
+    """Ctrl-C (to the whole process group, data-loader workers included) / SIGTERM after a finished
+    epoch: one line with the exact command that resumes, and no worker left behind."""
+    run = tmp_path / "run"
+    (tmp_path / "data").symlink_to(cifar10_root)
+    args = ["dataset.root=data", *TINY_RUN, "trainer.epochs=200", "eval.suites=[clean]", f"hydra.run.dir={run}"]
+    args = [a for a in args if a not in ("trainer.epochs=1", "trainer.progress=false", "trainer.num_workers=0")]
+    args.append("trainer.num_workers=2")  # progress bars on (stderr is a pipe: none drawn), two workers
+    executable = Path(sys.executable).with_name("augmix-train")
+    process = subprocess.Popen(
+        [str(executable), *args], cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "1"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    checkpoint = run / "checkpoints" / "last.pt"
+    while not checkpoint.exists() and process.poll() is None:
+        time.sleep(0.2)
+    if signum == signal.SIGINT:
+        os.killpg(process.pid, signum)  # as Ctrl-C in a terminal: every process of the group
+    else:
+        process.send_signal(signum)
+    _, stderr = process.communicate(timeout=300)
+    time.sleep(1)
+    with pytest.raises(ProcessLookupError):  # the workers ended with the main process
+        os.killpg(process.pid, 0)
+    state = torch.load(checkpoint, weights_only=False)
+    epoch = state["epoch"]
+    assert state["config"]["dataset"]["root"] == str(tmp_path / "data")  # recorded absolutely
+    command = " ".join(shlex.quote(a) for a in ["augmix-train", *[a for a in args if not a.startswith("hydra.run.dir=")]])
+    expected = f"augmix-train: error: interrupted after epoch {epoch}; continue with: {command} resume=true hydra.run.dir={run}\n"
+    assert (process.returncode, stderr) == (2, expected)
+    assert not (run / "results.json").exists()
+
+
+LIMITED_WRITES = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv.pop(1)),) * 2)
+"""
+
+
+def test_a_failed_checkpoint_write_keeps_the_last_good_one(tmp_path: Path) -> None:
+    """A real write error (the file-size limit, EFBIG, as a full disk gives ENOSPC): the error names
+    the checkpoint, the previous checkpoint is intact and no temporary file is left."""
+    script = LIMITED_WRITES + """
+import torch
+from augmix_bench.checkpoint import save_checkpoint
+try:
+    save_checkpoint(sys.argv[1], {"weights": torch.zeros(100_000)})
+except OSError as exc:
+    print(exc.filename, exc.strerror)
+"""
+    path = tmp_path / "checkpoints" / "last.pt"
+    path.parent.mkdir()
+    path.write_bytes(b"the last good checkpoint")
+    result = subprocess.run([sys.executable, "-c", script, "100000", str(path)], capture_output=True, text=True, check=True)
+    assert result.stdout == f"{path} File too large\n"
+    assert path.read_bytes() == b"the last good checkpoint"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["last.pt"]
+
+
+def test_training_that_cannot_write_its_checkpoint_ends_in_one_line(cifar10_root: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    script = LIMITED_WRITES + "from augmix_bench.cli import train_main\nsys.argv[0] = 'augmix-train'\ntrain_main()\n"
+    result = subprocess.run(
+        [sys.executable, "-c", script, "60000", f"dataset.root={cifar10_root}", *TINY_RUN, "eval.suites=[clean]",
+         f"hydra.run.dir={run}"],
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    line = f"augmix-train: error: cannot write {run / 'checkpoints' / 'last.pt'}: File too large"
+    assert (result.returncode, result.stderr) == (2, line + "\n")
+    assert list((run / "checkpoints").iterdir()) == []
+    assert (run / "train.log").read_text().splitlines()[-1].endswith(line)
