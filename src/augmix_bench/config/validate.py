@@ -93,6 +93,7 @@ def _choice(*choices: str, nullable: bool = False) -> Rule:
 def _trainer_rules() -> dict[str, Rule]:
     from ..runtime import ACCELERATORS, PRECISIONS
     from ..training.batches import DATA_PIPELINES
+    from ..training.run_logger import LOGGERS
 
     return {
         "trainer.epochs": Rule("int", minimum=1),
@@ -109,6 +110,9 @@ def _trainer_rules() -> dict[str, Rule]:
         "trainer.sync_batchnorm": Rule("bool"),
         "trainer.compile": Rule("bool"),
         "trainer.compile_backend": Rule("str"),
+        "trainer.tf32": Rule("bool"),
+        "trainer.logger": _choice(*LOGGERS),
+        "trainer.collective_timeout_min": Rule("float", minimum=0, exclusive=True),
         "eval.suites": Rule("list", items=_choice(*PARTS)),
         "eval.limit": Rule("int", minimum=1, nullable=True),
         "dataset.root": Rule("str"),
