@@ -289,3 +289,32 @@ def test_mean_and_std_live_in_one_module() -> None:
     assert [p.relative_to(source).as_posix() for p in typed] == ["augment/augmix.py"]
     for path in (config_dir() / "dataset").glob("*.yaml"):
         assert OmegaConf.load(path).mean is None, path
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (("model=custom",), "model._target_ is required; pass model._target_=<a dotted path to a class or function>"),
+        (("model=custom", "model._target_=nosuch.Net"),
+         "model._target_='nosuch.Net' cannot be imported (No module named 'nosuch'); "
+         "check the spelling and that its package is installed or on PYTHONPATH"),
+        (("model=wrn40_2", "+model.width=3"),
+         "model 'wrn40_2' (augmix_bench.models.wrn40_2) has no option 'width'; "
+         "accepted: num_classes, depth, widen_factor, dropout"),
+        (("augmentation=transform", "augmentation.transform._target_=torchvision.transforms.Nope"),
+         "augmentation.transform._target_='torchvision.transforms.Nope' cannot be imported (module "
+         "'torchvision.transforms' has no attribute 'Nope'); check the spelling and that its package is "
+         "installed or on PYTHONPATH"),
+        (("--config-dir", str(EXAMPLE / "conf"), "model=tinynet", "+model.widht=3"), None),
+    ],
+)
+def test_bad_targets_are_refused_before_any_data_is_read(args: tuple[str, ...], line: str | None, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"  # no data here: a refusal about data would mean the target was checked too late
+    empty.mkdir()
+    result = run_in_process("augmix-train", *args, f"dataset.root={empty}", f"hydra.run.dir={tmp_path / 'run'}")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    if line is None:  # the example's package is not importable here: its import is what fails first
+        assert "model._target_='mycomponents.TinyNet' cannot be imported" in result.stderr
+    else:
+        assert result.stderr == f"augmix-train: error: {line}\n"
+    assert not (tmp_path / "run").exists()

@@ -13,12 +13,13 @@ model, a dataset ``family`` or a built-in augmentation instead; they still build
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from hydra.errors import InstantiationException
-from hydra.utils import get_object, instantiate
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
@@ -63,12 +64,33 @@ def plain(node: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     return dict(node)
 
 
+def import_target(path: str) -> Any:
+    """The object a dotted path names (``package.module.Class``), imported without Hydra's logging.
+
+    A module missing inside an importable package (a dependency of the target's own module) is
+    raised as it is, not mistaken for a wrong path.
+    """
+    parts = path.split(".")
+    for cut in range(len(parts), 0, -1):
+        module_name = ".".join(parts[:cut])
+        try:
+            found = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module_name.startswith(exc.name):
+                raise
+            continue
+        for attribute in parts[cut:]:
+            found = getattr(found, attribute)
+        return found
+    raise ModuleNotFoundError(f"No module named {parts[0]!r}", name=parts[0])
+
+
 def locate(kind: str, target: Any) -> Callable[..., Any]:
     """The callable a ``_target_`` names; a ``UserError`` naming it when it cannot be imported."""
     if not isinstance(target, str) or not target:
         raise UserError(f"{kind}._target_={target!r} is invalid; accepted: a dotted path such as mypkg.MyNet")
     try:
-        found = get_object(target)
+        found = import_target(target)
     except Exception as exc:  # noqa: BLE001 - any import failure is the user's path or package
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise UserError(
@@ -88,24 +110,34 @@ def _takes_any_keyword(fn: Callable[..., Any]) -> bool:
     return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
+def check_component(kind: str, options: Mapping[str, Any]) -> tuple[Callable[..., Any], dict[str, Any], list[str] | None]:
+    """Import a component's ``_target_`` and check its options against the target's signature
+    (unless it takes ``**kwargs``), without building it: a wrong path or a typo is one line.
+
+    Returns the target, its constructor arguments and the keyword names it accepts (None: any).
+    """
+    target = options.get("_target_")
+    fn = locate(kind, target)
+    arguments = {k: v for k, v in options.items() if k not in DESCRIPTIVE_KEYS}
+    if _takes_any_keyword(fn):
+        return fn, arguments, None
+    accepted = accepted_arguments(fn)
+    check_options(f"{kind} {target_name(target)!r} ({target})", arguments, accepted)
+    return fn, arguments, accepted
+
+
 def instantiate_component(
     kind: str, options: Mapping[str, Any], provided: Mapping[str, Any] | None = None
 ) -> Any:
     """Build the object a component config describes.
 
-    ``options`` holds ``_target_`` (and usually ``name``); the other keys are constructor options,
-    checked against the target's signature (unless it takes ``**kwargs``) so a typo is one line.
-    ``provided`` are the tool's own arguments, passed where the target accepts them.
+    ``options`` holds ``_target_`` (and usually ``name``); the other keys are constructor options
+    (``check_component``). ``provided`` are the tool's own arguments, passed where the target
+    accepts them.
     """
-    options = dict(options)
     target = options.get("_target_")
-    fn = locate(kind, target)
-    arguments = {k: v for k, v in options.items() if k not in DESCRIPTIVE_KEYS}
-    open_keywords = _takes_any_keyword(fn)
-    accepted = [] if open_keywords else accepted_arguments(fn)
-    if not open_keywords:
-        check_options(f"{kind} {target_name(target)!r} ({target})", arguments, accepted)
-    extra = {k: v for k, v in (provided or {}).items() if open_keywords or k in accepted}
+    _, arguments, accepted = check_component(kind, options)
+    extra = {k: v for k, v in (provided or {}).items() if accepted is None or k in accepted}
     try:
         return instantiate({"_target_": target, **arguments}, _convert_="all", **extra)
     except (InstantiationException, TypeError, ValueError) as exc:

@@ -259,9 +259,9 @@ def component_rules(node: str, options: Mapping[str, Any]) -> dict[str, Rule]:
     if not isinstance(target, str):
         return {}
     try:
-        from hydra.utils import get_object
+        from .build import import_target
 
-        builder = get_object(target)
+        builder = import_target(target)
         functions = [builder.__init__ if inspect.isclass(builder) else builder]
         constructor = _option_constructor(builder)
         if constructor is not None:
@@ -309,6 +309,11 @@ def _plain(node: Any) -> Any:
 
 def validate_config(command: str, cfg: DictConfig) -> None:
     """Refuse the first key of a composed config whose value breaks its rule, in one line."""
+    for node in COMPONENTS:  # first: a component's name may be derived from its target
+        options = OmegaConf.select(cfg, node)
+        if isinstance(options, DictConfig) and "_target_" in options.keys() and OmegaConf.is_missing(options, "_target_"):
+            key = f"{node}._target_"
+            raise UserError(f"{key} is required; pass {key}=<{REQUIRED_HINTS.get(key, 'a dotted path to a class or function')}>")
     rules = config_rules(command, cfg)
     for key, rule in rules.items():
         parent_key, _, leaf = key.rpartition(".")
@@ -322,9 +327,25 @@ def validate_config(command: str, cfg: DictConfig) -> None:
             accepted = f"choose from: {', '.join(rule.choices)}" if rule.choices else f"accepted: {rule.accepted()}"
             raise UserError(f"{key}={_show(value)} is invalid; {accepted}")
     _check_together(command, cfg)
+    _check_targets(cfg)
     root = OmegaConf.select(cfg, "dataset.root")
     if isinstance(root, str) and Path(root).expanduser().exists() and not Path(root).expanduser().is_dir():
         raise UserError(f"dataset.root={root} is a file; accepted: a folder (created when missing)")
+
+
+def _check_targets(cfg: DictConfig) -> None:
+    """Every component's ``_target_`` (nested ones too) imports and takes the options given,
+    before any data is read."""
+    from .build import DATASET_TOOL_KEYS, check_component, locate
+
+    for node in COMPONENTS:
+        options = OmegaConf.select(cfg, node)
+        if isinstance(options, DictConfig) and isinstance(options.get("_target_"), str):
+            plain = _plain(options)
+            check_component(node, {k: v for k, v in plain.items() if node != "dataset" or k not in DATASET_TOOL_KEYS})
+            for key, value in plain.items():
+                if isinstance(value, dict) and isinstance(value.get("_target_"), str):
+                    locate(f"{node}.{key}", value["_target_"])
 
 
 def _check_together(command: str, cfg: DictConfig) -> None:
