@@ -180,7 +180,8 @@ def test_bad_input_is_one_line_before_any_work(cifar: dict, tmp_path: Path) -> N
     root = cifar["root"]
     result = run_cli("augmix-corrupt", f"dataset.root={root}", "corrupt.corruptions=[fog,rain]", *QUIET, cwd=tmp_path, check=False)
     assert result.returncode == 2 and result.stderr.strip().splitlines() == [
-        f"augmix-corrupt: error: corrupt.corruptions: unknown corruption 'rain'; choose from: {', '.join(ALL_CORRUPTIONS)}"
+        "augmix-corrupt: error: corrupt.corruptions=['fog', 'rain'] is invalid; accepted: null or a list whose "
+        f"items are each one of {', '.join(ALL_CORRUPTIONS)}"
     ]
     cifar_config = {"dataset": {"name": "cifar10", "_target_": "augmix_bench.data.CifarBenchmark", "variant": "cifar10",
                                 "root": str(root)},

@@ -161,9 +161,28 @@ def _download_rules() -> dict[str, Rule]:
     }
 
 
+def _corrupt_rules() -> dict[str, Rule]:
+    from ..corrupt.parameters import TABLES
+    from ..corrupt.registry import ALL_CORRUPTIONS
+    from ..data.names import SEVERITIES
+
+    return {
+        "output": Rule("str", nullable=True),
+        "seed": Rule("int", minimum=0),
+        "progress": Rule("bool"),
+        "corrupt.workers": Rule("int", minimum=1, nullable=True),
+        "corrupt.parameters": _choice(*TABLES, nullable=True),
+        "corrupt.corruptions": Rule("list", items=_choice(*ALL_CORRUPTIONS), nullable=True),
+        "corrupt.severities": Rule("list", items=Rule("int", minimum=min(SEVERITIES), maximum=max(SEVERITIES))),
+        "corrupt.chunk_size": Rule("int", minimum=1),
+        "dataset.root": Rule("str"),
+        "dataset.download": Rule("bool"),
+    }
+
+
 #: The schema of each command's own keys.
 SCHEMAS: dict[str, Callable[[], dict[str, Rule]]] = {
-    "train": _train_rules, "eval": _eval_rules, "download": _download_rules,
+    "train": _train_rules, "eval": _eval_rules, "download": _download_rules, "corrupt": _corrupt_rules,
 }
 
 #: Ranges of component options whose annotation gives only the type.
