@@ -131,3 +131,16 @@ TINY_RUN = (
     "trainer.accelerator=cpu",
     "trainer.progress=false",
 )
+
+
+#: Variables that make a process believe it is a rank of a distributed job.
+LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
+
+@pytest.fixture(autouse=True)
+def no_launcher_variables_leak():
+    """A test that leaves rank variables in the environment would turn every later run into a rank."""
+    before = {name: os.environ.get(name) for name in LAUNCHER_VARIABLES}
+    yield
+    after = {name: os.environ.get(name) for name in LAUNCHER_VARIABLES}
+    assert after == before, f"the test changed the launcher variables: {before} -> {after}"

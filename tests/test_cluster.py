@@ -160,15 +160,16 @@ def test_slurm_list_formats() -> None:
 
 def test_submitit_task_overrides_what_a_prolog_set(monkeypatch: pytest.MonkeyPatch) -> None:
     """A cluster prolog exported only MASTER_PORT: the submitit task still becomes its rank."""
-    for name in list(os.environ):
-        if name.startswith(("SLURM", "RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_")):
-            monkeypatch.delenv(name)
-    for name, value in {
+    # A copy of the environment stands in for os.environ: what launched_rank exports stays in this test.
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLURM", "RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_"))
+    }
+    environment.update({
         "SUBMITIT_EXECUTOR": "slurm", "SLURM_JOB_ID": "9001", "SLURM_PROCID": "3", "SLURM_LOCALID": "1",
         "SLURM_NODEID": "1", "SLURM_NTASKS": "4", "SLURM_JOB_NUM_NODES": "2",
         "SLURM_JOB_NODELIST": "node[3-4]", "MASTER_PORT": "29555",
-    }.items():
-        monkeypatch.setenv(name, value)
+    })
+    monkeypatch.setattr(os, "environ", environment)
     assert launched_rank() == RankInfo(3, 4, 1, 2)
     assert [os.environ[k] for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")] == [
         "3", "4", "1", "node3", "29555",
