@@ -136,6 +136,8 @@ def fetch(
         try:
             _fetch_once(url, part, progress, timeout)
             break
+        except UserError:  # already one line (an HTTP error status); a UserError is a ValueError too
+            raise
         except (OSError, ValueError, http.client.HTTPException) as exc:
             kept = part.stat().st_size if part.exists() else 0
             transient = is_transient(exc)
