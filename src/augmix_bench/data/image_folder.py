@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from functools import cached_property
 from pathlib import Path
 
 from torch.utils.data import Dataset
@@ -27,7 +26,7 @@ from ..augment.spatial import RandomCropFlip, RandomResizedCropFlip
 from ..augment.views import SpatialTransform
 from ..errors import UserError
 from .benchmark import Benchmark
-from .image_folders import IMAGE_SUFFIXES, ImageFileDataset, class_folders, scan_files
+from .image_folders import IMAGE_SUFFIXES, FolderClasses, ImageFileDataset, scan_files
 from .names import SEVERITIES
 
 #: Accepted values of ``train_crop``.
@@ -36,7 +35,7 @@ TRAIN_CROPS: tuple[str, ...] = ("auto", "pad", "resized")
 PAD_CROP_MAX_SIDE = 64
 
 
-class ImageFolderBenchmark(Benchmark):
+class ImageFolderBenchmark(FolderClasses, Benchmark):
     """Clean ``train``/``val`` splits and a ``corruptions`` tree under ``root``.
 
     Args:
@@ -68,7 +67,7 @@ class ImageFolderBenchmark(Benchmark):
             raise UserError(f"dataset.image_size={image_size} is invalid; accepted: an integer >= 1")
         if not 0 < float(crop_fraction) <= 1:
             raise UserError(f"dataset.crop_fraction={crop_fraction} is invalid; accepted: (0, 1]")
-        self.root = Path(root).expanduser()
+        self.root = self.folder = Path(root).expanduser()
         self.name = name
         self.image_size = int(image_size)
         if train_crop == "auto":
@@ -79,22 +78,6 @@ class ImageFolderBenchmark(Benchmark):
         self.mean = tuple(IMAGENET_MEAN if mean is None else mean)
         self.std = tuple(IMAGENET_STD if std is None else std)
         self.corruptions_folder = Path(corruptions_dir).expanduser() if corruptions_dir else self.root / "corruptions"
-
-    @cached_property
-    def classes(self) -> list[str]:
-        """The sorted class folders of ``train/`` (of ``val/`` without a ``train/``); index = label."""
-        train = self.root / "train"
-        return class_folders(train if train.is_dir() else self.root / "val")
-
-    @cached_property
-    def class_to_index(self) -> dict[str, int]:
-        """Class folder name -> class index."""
-        return {name: index for index, name in enumerate(self.classes)}
-
-    @property
-    def num_classes(self) -> int:  # type: ignore[override]
-        """The number of clean classes."""
-        return len(self.classes)
 
     def eval_transform(self) -> transforms.Compose:
         """Resize the shorter side, centre-crop to ``image_size``, uint8 tensor (3, H, W)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +84,26 @@ class ImageFileDataset(Dataset):
         path, label = self.samples[index]
         image = load_rgb(path)
         return (self.transform(image) if self.transform is not None else image), label
+
+
+class FolderClasses:
+    """Class indices of a dataset with ``train/`` and ``val/`` ImageFolder trees under ``folder``:
+    the sorted class folders of ``train/`` (of ``val/`` without a ``train/``); index = label."""
+
+    folder: Path
+
+    @cached_property
+    def classes(self) -> list[str]:
+        """The sorted class folder names (wnids for ImageNet)."""
+        train = self.folder / "train"
+        return class_folders(train if train.is_dir() else self.folder / "val")
+
+    @cached_property
+    def class_to_index(self) -> dict[str, int]:
+        """Class folder name -> class index."""
+        return {name: index for index, name in enumerate(self.classes)}
+
+    @property
+    def num_classes(self) -> int:
+        """The number of clean classes."""
+        return len(self.classes)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from functools import cached_property
 from pathlib import Path
 
 from torch.utils.data import Dataset
@@ -28,7 +27,7 @@ from ..augment.views import SpatialTransform
 from ..errors import UserError
 from .benchmark import Benchmark, PerturbedSequences
 from .download import install_archive
-from .image_folders import IMAGE_SUFFIXES, ImageFileDataset, class_folders, scan_files
+from .image_folders import IMAGE_SUFFIXES, FolderClasses, ImageFileDataset, scan_files
 from .names import IMAGENET_PERTURBATIONS, SEVERITIES
 from .sources import (
     IMAGENET_CORRUPTED,
@@ -50,7 +49,7 @@ def _listing(names: Sequence[str]) -> str:
     return ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
 
 
-class ImageNetBenchmark(Benchmark):
+class ImageNetBenchmark(FolderClasses, Benchmark):
     """ImageNet (ImageFolder ``train/`` and ``val/``) with ImageNet-C and ImageNet-P under ``root``.
 
     Args:
@@ -124,22 +123,6 @@ class ImageNetBenchmark(Benchmark):
     def perturbed_folder(self) -> Path:
         """``<root>/ImageNet-P``."""
         return self.root / PERTURBED_FOLDER
-
-    @cached_property
-    def classes(self) -> list[str]:
-        """The sorted wnids of ``train/`` (of ``val/`` without a ``train/``); index = class label."""
-        train = self.folder / "train"
-        return class_folders(train if train.is_dir() else self.folder / "val")
-
-    @cached_property
-    def class_to_index(self) -> dict[str, int]:
-        """wnid -> class index."""
-        return {wnid: index for index, wnid in enumerate(self.classes)}
-
-    @property
-    def num_classes(self) -> int:  # type: ignore[override]
-        """The number of clean classes."""
-        return len(self.classes)
 
     def eval_transform(self) -> transforms.Compose:
         """Clean evaluation: Resize(resize_size) + CenterCrop(image_size) -> uint8 tensor (3, H, W)."""
