@@ -107,7 +107,8 @@ def _train_task(cfg: DictConfig) -> dict[str, Any]:
 
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
-    signal.signal(signal.SIGTERM, _interrupt)
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, _interrupt)
     results = launch_training(cfg, run_dir)
     if results is not None:
         log.info(
@@ -153,7 +154,11 @@ def _corrupt_task(cfg: DictConfig) -> Path:
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM stops training as Ctrl-C does (the last finished epoch's checkpoint is kept)."""
+    """Ctrl-C and SIGTERM stop training (the last finished epoch's checkpoint is kept): at once,
+    or at the next batch if the ``KeyboardInterrupt`` lands where Python swallows it."""
+    from .training.loop import stop_requested
+
+    stop_requested.set()
     raise KeyboardInterrupt
 
 

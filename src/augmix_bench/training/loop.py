@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,12 @@ LOG_COLUMNS: tuple[str, ...] = (
     "images_per_second",
 )
 CHECKPOINT_NAME = "checkpoints/last.pt"
+
+#: Set when Ctrl-C or SIGTERM asks training to stop. The signal handler also raises
+#: ``KeyboardInterrupt`` at once, but Python swallows an exception raised while a finalizer runs
+#: (e.g. a data-loader iterator's ``__del__`` at the end of an epoch); the loop then stops at the
+#: next batch or epoch because this is set.
+stop_requested = threading.Event()
 
 #: Config entries that must equal the checkpoint's for ``resume=true`` to continue the same run.
 RESUME_MUST_MATCH: tuple[str, ...] = (
@@ -288,6 +295,8 @@ class Trainer:
             disable=not self.runtime.show_progress,
         )
         for inputs, targets in bar:
+            if stop_requested.is_set():
+                raise KeyboardInterrupt
             inputs = to_device(inputs, self.runtime)
             targets = targets.to(self.runtime.device, non_blocking=True)
             with self.runtime.autocast():
@@ -315,6 +324,8 @@ class Trainer:
         epochs = int(self.cfg.trainer.epochs)
         eval_every = int(self.cfg.trainer.eval_every)
         while self.epoch < epochs:
+            if stop_requested.is_set():
+                raise KeyboardInterrupt
             lr = self.optimizer.param_groups[0]["lr"]
             stats = self.train_epoch(self.plan.objective)
             self.epoch += 1
