@@ -109,6 +109,7 @@ def _train_task(cfg: DictConfig) -> dict[str, Any]:
     run_dir = Path(hydra_cfg.runtime.output_dir)
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, _interrupt)
+    sys.unraisablehook = _quiet_swallowed_interrupts
     results = launch_training(cfg, run_dir)
     if results is not None:
         log.info(
@@ -160,6 +161,13 @@ def _interrupt(signum: int, frame: object) -> None:
 
     stop_requested.set()
     raise KeyboardInterrupt
+
+
+def _quiet_swallowed_interrupts(unraisable: Any) -> None:
+    """Print nothing for a ``KeyboardInterrupt`` that Python swallowed inside a finalizer: the stop
+    flag set with it ends training at the next batch, with the one ``interrupted`` line."""
+    if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+        sys.__unraisablehook__(unraisable)
 
 
 def _percent(value: float | None) -> str:
