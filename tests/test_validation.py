@@ -213,9 +213,7 @@ def test_interrupted_training_says_how_to_continue(signum: int, cifar10_root: Pa
     assert state["config"]["dataset"]["root"] == str(tmp_path / "data")  # recorded absolutely
     command = " ".join(shlex.quote(a) for a in ["augmix-train", *[a for a in args if not a.startswith("hydra.run.dir=")]])
     expected = f"augmix-train: error: interrupted after epoch {epoch}; continue with: {command} resume=true hydra.run.dir={run}\n"
-    # Known gap (issue 15 stays open): a data-loader worker racing the shutdown can add a
-    # BrokenPipe traceback after the line; the line itself comes first and the exit status is 2.
-    assert process.returncode == 2 and stderr.startswith(expected)
+    assert (process.returncode, stderr) == (2, expected)
     assert not (run / "results.json").exists()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import logging
 import shlex
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from .config.resolvers import register_resolvers
 from .config.validate import validate_config
 from .distributed.launch import is_secondary_launched_rank, secondary_rank_overrides
 from .errors import Interrupted, UserError
+from .interrupts import stop_on_signals
 from .files import os_error_line
 from .run_records import RunRecord, refuse_in, remove_unused_sweep
 
@@ -107,9 +107,7 @@ def _train_task(cfg: DictConfig) -> dict[str, Any]:
 
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, _interrupt)
-    sys.unraisablehook = _quiet_swallowed_interrupts
+    stop_on_signals()
     results = launch_training(cfg, run_dir)
     if results is not None:
         log.info(
@@ -152,22 +150,6 @@ def _corrupt_task(cfg: DictConfig) -> Path:
     from .corrupt.command import run_corrupt
 
     return run_corrupt(plain(cfg))
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    """Ctrl-C and SIGTERM stop training (the last finished epoch's checkpoint is kept): at once,
-    or at the next batch if the ``KeyboardInterrupt`` lands where Python swallows it."""
-    from .training.loop import stop_requested
-
-    stop_requested.set()
-    raise KeyboardInterrupt
-
-
-def _quiet_swallowed_interrupts(unraisable: Any) -> None:
-    """Print nothing for a ``KeyboardInterrupt`` that Python swallowed inside a finalizer: the stop
-    flag set with it ends training at the next batch, with the one ``interrupted`` line."""
-    if not isinstance(unraisable.exc_value, KeyboardInterrupt):
-        sys.__unraisablehook__(unraisable)
 
 
 def _percent(value: float | None) -> str:

@@ -22,6 +22,7 @@ from ..data.benchmark import Benchmark
 from ..data.names import NOISE_PERTURBATIONS, SEVERITIES
 from ..distributed.collectives import gather_objects, shard_bounds
 from ..errors import UserError
+from ..interrupts import raise_if_stop_requested
 from ..metrics import (
     calibration_bins,
     corruption_errors,
@@ -123,6 +124,7 @@ def predict(
     batches = prefetched(iterate_batches(dataset, batch_size, runtime), runtime.device)
     with eval_mode(model):
         for images, targets in tqdm(batches, total=total, desc=description, leave=False, disable=not runtime.show_progress):
+            raise_if_stop_requested()
             inputs = runtime.to_input(normalize_pixels(images, mean, std))
             with runtime.autocast():
                 logits = model(inputs)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +44,7 @@ from ..errors import Interrupted, UserError
 from ..evaluation.results import assemble_results, write_results
 from ..evaluation.suite import Evaluator, check_suites, required_parts
 from ..files import atomic_write_text
+from ..interrupts import raise_if_stop_requested, stop_requested
 from ..runtime import Runtime
 from .batches import build_training_batches, resolve_data_pipeline
 from .objectives import Inputs, Objective
@@ -63,12 +63,6 @@ LOG_COLUMNS: tuple[str, ...] = (
     "images_per_second",
 )
 CHECKPOINT_NAME = "checkpoints/last.pt"
-
-#: Set when Ctrl-C or SIGTERM asks training to stop. The signal handler also raises
-#: ``KeyboardInterrupt`` at once, but Python swallows an exception raised while a finalizer runs
-#: (e.g. a data-loader iterator's ``__del__`` at the end of an epoch); the loop then stops at the
-#: next batch or epoch because this is set.
-stop_requested = threading.Event()
 
 #: Config entries that must equal the checkpoint's for ``resume=true`` to continue the same run.
 RESUME_MUST_MATCH: tuple[str, ...] = (
@@ -295,8 +289,7 @@ class Trainer:
             disable=not self.runtime.show_progress,
         )
         for inputs, targets in bar:
-            if stop_requested.is_set():
-                raise KeyboardInterrupt
+            raise_if_stop_requested()
             inputs = to_device(inputs, self.runtime)
             targets = targets.to(self.runtime.device, non_blocking=True)
             with self.runtime.autocast():
@@ -324,8 +317,7 @@ class Trainer:
         epochs = int(self.cfg.trainer.epochs)
         eval_every = int(self.cfg.trainer.eval_every)
         while self.epoch < epochs:
-            if stop_requested.is_set():
-                raise KeyboardInterrupt
+            raise_if_stop_requested()
             lr = self.optimizer.param_groups[0]["lr"]
             stats = self.train_epoch(self.plan.objective)
             self.epoch += 1
@@ -377,12 +369,16 @@ def run_training(cfg: DictConfig, run_dir: Path, runtime: Runtime) -> dict[str, 
         trainer.resume()
     try:
         trainer.fit()
+        sync_buffers(trainer.model)
+        start = time.perf_counter()
+        evaluation = trainer.evaluator.run(trainer.model, list(cfg.eval.suites))
+        eval_seconds = time.perf_counter() - start
     except KeyboardInterrupt:
         raise Interrupted(trainer.saved_epoch, str(run_dir)) from None
-    sync_buffers(trainer.model)
-    start = time.perf_counter()
-    evaluation = trainer.evaluator.run(trainer.model, list(cfg.eval.suites))
-    eval_seconds = time.perf_counter() - start
+    except Exception:
+        if stop_requested.is_set():  # e.g. a data-loader worker that the same Ctrl-C ended first
+            raise Interrupted(trainer.saved_epoch, str(run_dir)) from None
+        raise
     results = assemble_results(
         trainer.resolved,
         evaluation,
