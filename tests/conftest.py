@@ -105,7 +105,12 @@ def run_in_process(program: str, *args: str) -> subprocess.CompletedProcess:
     ``--cfg job``, refusals before any work), capturing its output and exit status."""
     from augmix_bench import cli
 
-    entry = {"augmix-train": cli.train_main, "augmix-eval": cli.eval_main, "augmix-download": cli.download_main}
+    entry = {
+        "augmix-train": cli.train_main,
+        "augmix-eval": cli.eval_main,
+        "augmix-download": cli.download_main,
+        "augmix-corrupt": cli.corrupt_main,
+    }
     saved_argv = sys.argv
     sys.argv = [program, *args]
     out, err = io.StringIO(), io.StringIO()

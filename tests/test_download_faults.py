@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from archive_server import ArchiveServer, serve
+from conftest import run_in_process
 
 from augmix_bench.data.download import fetch
 from augmix_bench.errors import UserError
@@ -26,6 +27,19 @@ def test_unknown_scheme_fails_at_once(tmp_path: Path) -> None:
     with pytest.raises(UserError) as info:
         fetch("foo://mirror/blob.bin", tmp_path / "blob.bin", progress=False, retries=3, backoff=60)
     assert str(info.value) == "download of foo://mirror/blob.bin failed: unknown url type: foo"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_host_name_that_does_not_resolve_fails_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real lookup of a name under .invalid (reserved: it never resolves, RFC 6761) through the
+    command line: not retried (retries would pause 1, 2 and 4 s and the line would say "after 4
+    attempts"), one line that names no .part file, and the folders the download made are gone again."""
+    monkeypatch.chdir(tmp_path)
+    url = "http://cifar.invalid/cifar-10-python.tar.gz"
+    result = run_in_process("augmix-download", "dataset.root=data", f"dataset.url={url}", "parts=[clean]", "progress=false")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    prefix = f"augmix-download: error: download of {url} failed: the host name does not resolve ("
+    assert result.stderr.startswith(prefix) and result.stderr.endswith(")\n") and ".part" not in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 

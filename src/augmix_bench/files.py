@@ -79,6 +79,22 @@ def atomic_directory(final: str | Path) -> Iterator[Path]:
         raise
 
 
+@contextlib.contextmanager
+def folder_kept_on_success(folder: str | Path) -> Iterator[Path]:
+    """Make ``folder`` (and missing parents); if the block fails, remove again those of them that
+    this call made and that are still empty, so a failed command leaves no empty folders behind."""
+    folder = Path(folder)
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield folder
+    except BaseException:
+        for made in missing:  # deepest first
+            with contextlib.suppress(OSError):
+                made.rmdir()
+        raise
+
+
 def check_writable(path: str | Path, key: str) -> None:
     """Refuse, in one ``UserError`` naming ``key``, the path and the OS reason, a file ``path``
     that cannot be written: its folder is missing and cannot be made, is not a folder, or is read-only."""
@@ -97,8 +113,11 @@ def check_folder(folder: str | Path, key: str, shown: str | Path | None = None) 
         existing = existing.parent
     if not existing.is_dir():
         raise UserError(f"{key}={shown} cannot be written: {existing} is not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UserError(f"{key}={shown} cannot be written: {existing}: Permission denied")
+    try:  # a real write, not os.access: root passes permission bits but not a read-only or immutable folder
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise UserError(f"{key}={shown} cannot be written: {existing}: {exc.strerror or exc}") from None
 
 
 def os_error_line(exc: OSError) -> str:

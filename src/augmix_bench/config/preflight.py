@@ -14,7 +14,7 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from ..files import check_folder
@@ -53,12 +53,21 @@ def split_arguments(arguments: Sequence[str]) -> tuple[list[str], set[str]]:
     return overrides, flags
 
 
-def _compose(config_name: str, overrides: list[str], extra_dirs: list[Path]) -> DictConfig | None:
-    """The composed config (without Hydra's node); None if Hydra itself refuses the overrides."""
+def _compose(
+    config_name: str, overrides: list[str], extra_dirs: list[Path], sweep: bool = False
+) -> tuple[DictConfig, str | None] | None:
+    """The composed config (without Hydra's node) and the folder Hydra will make for the run or the
+    sweep (None where it makes none); None if Hydra itself refuses the overrides."""
     search = [f"hydra.searchpath=[{','.join(f'file://{d.resolve()}' for d in extra_dirs)}]"] if extra_dirs else []
     try:
         with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3", job_name=config_name):
-            return compose(config_name=config_name, overrides=[*overrides, *search])
+            cfg = compose(config_name=config_name, overrides=[*overrides, *search], return_hydra_config=True)
+        folder = None
+        if cfg.hydra.output_subdir is not None:
+            folder = str(cfg.hydra.sweep.dir if sweep else cfg.hydra.run.dir)
+        with open_dict(cfg):
+            del cfg["hydra"]
+        return cfg, folder
     except (HydraException, OmegaConfBaseException, ValueError):
         return None
 
@@ -66,10 +75,12 @@ def _compose(config_name: str, overrides: list[str], extra_dirs: list[Path]) -> 
 def preflight(config_name: str, arguments: Sequence[str]) -> None:
     """Refuse unknown keys and invalid values of a command line in one ``UserError``."""
     overrides, flags = split_arguments(arguments)
+    explicit_folder = False
     for override in overrides:
         if override.startswith(("hydra.run.dir=", "hydra.sweep.dir=")):
             key, folder = override.split("=", 1)
             check_folder(Path(folder).expanduser(), key)
+            explicit_folder = True
     extra = user_config_dirs(arguments)
     groups = config_groups(extra)
     choices, values = [], []
@@ -85,12 +96,23 @@ def preflight(config_name: str, arguments: Sequence[str]) -> None:
         values.append(override)
     open_nodes = OPEN_NODES.get(config_name, ())
     sweep = bool(flags & {"-m", "--multirun"})
-    full = None if sweep else _compose(config_name, [*choices, *values], extra)
-    if full is not None:
+    composed = None if sweep else _compose(config_name, [*choices, *values], extra)
+    if composed is not None:
+        full, run_folder = composed
         check_override_keys(full, values, open_nodes)
         if not flags & SHOW_FLAGS:
             validate_config(config_name, full)
+            _check_default_folder(run_folder, "hydra.run.dir", explicit_folder)
         return
-    base = _compose(config_name, choices, extra)  # Hydra refused the overrides (or a sweep): find the key
+    base = _compose(config_name, choices, extra, sweep)  # Hydra refused the overrides (or a sweep): find the key
     if base is not None:
-        check_override_keys(base, values, open_nodes)
+        check_override_keys(base[0], values, open_nodes)
+        if sweep and not flags & SHOW_FLAGS:
+            _check_default_folder(base[1], "hydra.sweep.dir", explicit_folder)
+
+
+def _check_default_folder(folder: str | None, key: str, explicit: bool) -> None:
+    """Refuse a default run or sweep folder (``results/...`` under the current folder) that cannot be
+    made; a folder given on the command line was checked already."""
+    if folder is not None and not explicit:
+        check_folder(Path.cwd() / folder, key)

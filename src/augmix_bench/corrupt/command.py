@@ -23,6 +23,7 @@ from ..data.cifar_files import CIFAR_LAYOUTS, read_cifar
 from ..data.imagenet import CORRUPTED_FOLDER as IMAGENET_CORRUPTED_FOLDER
 from ..data.names import SEVERITIES
 from ..errors import UserError
+from ..files import check_folder
 from .parameters import TABLES, table_for_side
 
 #: The modules of the ``[corrupt]`` extra.
@@ -124,6 +125,7 @@ def run_corrupt(cfg: Mapping[str, Any]) -> Path:
     output = Path(str(cfg["output"])).expanduser() if cfg.get("output") else default_output
     if released is not None and output.resolve() == released.resolve():
         raise UserError(f"output={output} is the released {released.name} folder; choose another output=")
+    check_folder(output, "output")
     table = table_for_side(source.side, options["table"])
     if labels is not None:
         if options["severities"] != list(SEVERITIES):

@@ -25,7 +25,7 @@ from urllib.request import Request, urlopen
 from tqdm import tqdm
 
 from ..errors import UserError
-from ..files import atomic_directory
+from ..files import atomic_directory, folder_kept_on_success
 from .sources import Archive
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,12 @@ def fetch(
     does not resolve, an unknown scheme, a full disk) end at once.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    with folder_kept_on_success(target.parent):
+        _fetch_with_retries(url, target, progress, retries, timeout, backoff)
+
+
+def _fetch_with_retries(url: str, target: Path, progress: bool, retries: int, timeout: float, backoff: float) -> None:
+    """``fetch``'s attempts, into an existing folder."""
     part = target.with_name(target.name + ".part")
     for attempt in range(retries + 1):
         try:
