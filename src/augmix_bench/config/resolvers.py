@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from omegaconf import OmegaConf
 
-
-def target_name(target: str) -> str:
-    """The last component of a dotted ``_target_`` (``torchvision.models.resnet18`` -> ``resnet18``)."""
-    return str(target).rsplit(".", 1)[-1]
+from .targets import target_name
 
 
 def register_resolvers() -> None:
