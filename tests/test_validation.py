@@ -17,7 +17,7 @@ from conftest import TINY_RUN, run_in_process
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
-from augmix_bench.config.paths import config_dir
+from augmix_bench.config.paths import config_dir, group_options
 from augmix_bench.config.validate import Rule, config_keys, config_rules, validate_config
 from augmix_bench.errors import UserError
 
@@ -127,9 +127,16 @@ def test_refused_command_keeps_an_existing_runs_records(
     assert (run / "checkpoints" / "last.pt").read_bytes() == b"old checkpoint"
 
 
-def _train_config() -> DictConfig:
+def _train_config(*overrides: str) -> DictConfig:
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        return compose(config_name="train")
+        return compose(config_name="train", overrides=list(overrides))
+
+
+@pytest.mark.parametrize("model", [m for m in group_options("model") if m != "custom"])
+def test_every_shipped_model_passes_validation(model: str) -> None:
+    """Its ``_target_`` names the builder even where a module of the same name exists
+    (``augmix_bench.models.densenet``: the function, not the module)."""
+    validate_config("train", _train_config(f"model={model}"))
 
 
 def _leaf_keys(cfg: DictConfig) -> list[str]:
