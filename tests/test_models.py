@@ -10,15 +10,17 @@ from pathlib import Path
 import pytest
 import torch
 import torchvision
+from conftest import run_in_process
 from hydra import compose, initialize_config_dir
 from hydra.utils import get_object
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from augmix_bench.config.paths import config_dir
+from augmix_bench.config.paths import config_dir, group_options
 from augmix_bench.errors import UserError
 from augmix_bench.models import MODELS, build_model
 from augmix_bench.models.allconv import SigmoidGELU
+from augmix_bench.report.paper import paper_value, table1_models
 
 CIFAR_MODELS = ("wrn40_2", "allconv", "densenet", "densenet_bc", "resnext29")
 
@@ -324,3 +326,70 @@ def test_cifar_recipe_per_architecture(model: str, epochs: int, weight_decay: fl
     assert cfg.model.name == model
     assert cfg.trainer.epochs == epochs
     assert cfg.optim.weight_decay == weight_decay
+
+
+#: (overrides, name): the shipped presets keep their names (the paper's and existing runs'); an
+#: override of an architecture key derives one from the architecture (docs/models.md, Model names).
+MODEL_NAMES = [
+    (("model=allconv",), "allconv"),
+    (("model=densenet",), "densenet"),
+    (("model=densenet_bc",), "densenet_bc"),
+    (("model=resnext29",), "resnext29"),
+    (("model=resnet50",), "resnet50"),
+    (("model=wrn40_2",), "wrn40_2"),
+    (("model=densenet", "model.depth=40", "model.reduction=1"), "densenet"),  # the defaults, given again
+    (("model=wrn40_2", "model.dropout=0.3"), "wrn40_2"),  # not architecture: the report's recipe shows it
+    (("model=resnet50", "model.weights=IMAGENET1K_V1"), "resnet50"),
+    (("model=densenet", "model.depth=22"), "densenet22_k12_c1"),
+    (("model=densenet", "model.growth_rate=24"), "densenet40_k24_c1"),
+    (("model=densenet", "model.reduction=0.5"), "densenet40_k12_c0.5"),
+    (("model=densenet", "model.bottleneck=true", "model.depth=100", "model.reduction=0.5"), "densenet100_k12_c0.5_b"),
+    (("model=densenet_bc", "model.depth=250", "model.growth_rate=24"), "densenet250_k24_c0.5_b"),
+    (("model=densenet_bc", "model.bottleneck=false"), "densenet100_k12_c0.5"),
+    (("model=resnext29", "model.cardinality=8"), "resnext29_8x32d"),
+    (("model=resnext29", "model.cardinality=8", "model.base_width=64"), "resnext29_8x64d"),
+    (("model=wrn40_2", "model.depth=16", "model.widen_factor=1"), "wrn16_1"),
+    (("model=wrn40_2", "model.widen_factor=10"), "wrn40_10"),
+    (("experiment=demo",), "wrn10_1"),
+]
+
+
+def _composed(*overrides: str, hydra: bool = False) -> DictConfig:
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        return compose(config_name="train", overrides=list(overrides), return_hydra_config=hydra)
+
+
+@pytest.mark.parametrize(("overrides", "name"), MODEL_NAMES)
+def test_a_model_is_named_by_its_preset_until_its_architecture_is_overridden(
+    overrides: tuple[str, ...], name: str
+) -> None:
+    """The name results.json, reports and the run directory (hydra.run.dir) use."""
+    cfg = _composed(*overrides, hydra=True)
+    assert cfg.model.name == name
+    assert f"_{name}_augmix/" in OmegaConf.select(cfg, "hydra.run.dir")
+    assert OmegaConf.to_container(cfg.model, resolve=True)["name"] == name  # as checkpoints store it
+
+
+def test_default_names_find_the_papers_numbers_and_derived_ones_none() -> None:
+    for model in table1_models():
+        assert _composed(f"model={model}").model.name == model
+        assert paper_value("cifar10", model, "augmix", "mean_corruption_error") is not None
+    assert paper_value("imagenet", _composed("model=resnet50").model.name, "augmix", "mce") is not None
+    derived = [name for _, name in MODEL_NAMES if name not in group_options("model")]
+    assert derived and all(paper_value("cifar10", name, "augmix", "mean_corruption_error") is None for name in derived)
+
+
+@pytest.mark.parametrize(
+    ("program", "args", "name"),
+    [
+        ("augmix-train", ("model=densenet", "model.depth=22"), "densenet22_k12_c1"),
+        ("augmix-eval", ("checkpoint=w.pt", "checkpoint_format=state_dict", "dataset=cifar10", "model=resnext29",
+                         "model.cardinality=8"), "resnext29_8x32d"),
+    ],
+)
+def test_the_derived_name_on_the_command_line(
+    program: str, args: tuple[str, ...], name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_in_process(program, *args, "--cfg", "job", "--resolve", "--package", "model.name")
+    assert (result.returncode, result.stdout) == (0, f"{name}\n")

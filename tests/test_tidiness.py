@@ -1,5 +1,5 @@
-"""Small promises: rounded results, derived model names, presets that compose, help that lists
-the choices, no stray log files."""
+"""Small promises: rounded results, presets that compose, help that lists the choices, no stray
+log files."""
 
 from __future__ import annotations
 
@@ -11,12 +11,10 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from augmix_bench.config.paths import config_dir
-from augmix_bench.config.resolvers import register_resolvers
 from augmix_bench.evaluation.results import rounded
 
 
 def composed(*overrides: str) -> dict:
-    register_resolvers()
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         return OmegaConf.to_container(compose(config_name="train", overrides=list(overrides)), resolve=True)
 
@@ -25,14 +23,6 @@ def test_results_floats_have_six_significant_digits() -> None:
     assert rounded({"a": 11.234567891, "b": [0.000123456789, 2], "c": {"d": 98765432.1, "e": None}}) == {
         "a": 11.2346, "b": [0.000123457, 2], "c": {"d": 98765400.0, "e": None},
     }
-
-
-@pytest.mark.parametrize(
-    ("overrides", "name"),
-    [((), "wrn40_2"), (("model.depth=16", "model.widen_factor=1"), "wrn16_1"), (("experiment=demo",), "wrn10_1")],
-)
-def test_an_overridden_wrn_is_named_by_its_architecture(overrides: tuple[str, ...], name: str) -> None:
-    assert composed(*overrides)["model"]["name"] == name
 
 
 def test_the_demo_composes_with_another_model() -> None:

@@ -17,8 +17,8 @@ from conftest import TINY_RUN, run_in_process
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
-from augmix_bench.config.paths import config_dir
-from augmix_bench.config.validate import Rule, config_keys, config_rules, validate_config
+from augmix_bench.config.paths import config_dir, group_options
+from augmix_bench.config.validate import SCHEMAS, Rule, config_keys, config_rules, validate_config
 from augmix_bench.errors import UserError
 
 CASES = [
@@ -127,9 +127,16 @@ def test_refused_command_keeps_an_existing_runs_records(
     assert (run / "checkpoints" / "last.pt").read_bytes() == b"old checkpoint"
 
 
-def _train_config() -> DictConfig:
+def _composed(command: str, *overrides: str) -> DictConfig:
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        return compose(config_name="train")
+        return compose(config_name=command, overrides=list(overrides))
+
+
+@pytest.mark.parametrize("model", [m for m in group_options("model") if m != "custom"])
+def test_every_shipped_model_passes_validation(model: str) -> None:
+    """Its ``_target_`` names the builder even where a module of the same name exists
+    (``augmix_bench.models.densenet``: the function, not the module)."""
+    validate_config("train", _composed("train", f"model={model}"))
 
 
 def _leaf_keys(cfg: DictConfig) -> list[str]:
@@ -138,6 +145,15 @@ def _leaf_keys(cfg: DictConfig) -> list[str]:
 
 def _wrong_type(rule: Rule) -> object:
     return {"int": "abc", "float": "abc", "bool": "abc", "str": [1], "list": "abc", "dict": "abc"}[rule.kind]
+
+
+def _valid(rule: Rule) -> object:
+    """A value ``rule`` accepts (for required ``???`` keys, which have no default)."""
+    if rule.choices:
+        return rule.choices[0]
+    if rule.kind in ("int", "float"):
+        return 1 if rule.minimum is None else rule.minimum + 1
+    return {"bool": True, "str": "x", "list": [], "dict": {}}[rule.kind]
 
 
 def _out_of_range(rule: Rule) -> object | None:
@@ -153,14 +169,19 @@ def _out_of_range(rule: Rule) -> object | None:
     return None
 
 
-def test_every_config_key_refuses_a_wrong_type_and_an_out_of_range_value() -> None:
-    """Generated from the composed config: every key has a rule; a value of the wrong type and one
-    out of range (where a range exists) are refused in one line naming the key and the value."""
-    cfg = _train_config()
-    rules = config_rules("train", cfg)
+@pytest.mark.parametrize("command", list(SCHEMAS))
+def test_every_config_key_refuses_a_wrong_type_and_an_out_of_range_value(command: str) -> None:
+    """Generated from each command's composed config: every key has a rule; a value of the wrong type
+    and one out of range (where a range exists) are refused in one line naming the key and the value."""
+    cfg = _composed(command)
+    rules = config_rules(command, cfg)
     keys = _leaf_keys(cfg)
     assert [k for k in keys if k not in rules or rules[k].kind == "any"] == []
-    validate_config("train", cfg)  # the defaults pass
+    required = OmegaConf.missing_keys(cfg)  # e.g. eval's checkpoint: given a value it accepts
+    assert required <= set(keys)
+    for key in required:
+        OmegaConf.update(cfg, key, _valid(rules[key]), merge=False)
+    validate_config(command, cfg)  # the defaults pass
     for key in keys:
         rule = rules[key]
         for bad in (_wrong_type(rule), _out_of_range(rule)):
@@ -169,7 +190,7 @@ def test_every_config_key_refuses_a_wrong_type_and_an_out_of_range_value() -> No
             changed = cfg.copy()
             OmegaConf.update(changed, key, bad, merge=False)
             with pytest.raises(UserError) as info:
-                validate_config("train", changed)
+                validate_config(command, changed)
             message = str(info.value)
             assert message.startswith(f"{key}=") and "\n" not in message
             assert "is invalid; accepted: " in message or f"is invalid; choose from: {', '.join(rule.choices)}" in message

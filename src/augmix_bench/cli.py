@@ -18,7 +18,6 @@ from omegaconf import DictConfig
 from .allocator import keep_freed_memory
 from .config.paths import check_group_choices, config_dir
 from .config.preflight import preflight
-from .config.resolvers import register_resolvers
 from .config.validate import validate_config
 from .distributed.launch import is_secondary_launched_rank, secondary_rank_overrides
 from .errors import Interrupted, UserError
@@ -80,7 +79,6 @@ def _continue_line(program: str, interrupted: Interrupted) -> str:
 
 def _run_hydra(program: str, config_name: str, task: Callable[[DictConfig], Any]) -> None:
     keep_freed_memory()
-    register_resolvers()
     if config_name == "eval":
         from .evaluation.checkpoint import open_run_keys
 

@@ -13,7 +13,6 @@ model, a dataset ``family`` or a built-in augmentation instead; they still build
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -29,7 +28,7 @@ from ..models import build_model
 from ..options import accepted_arguments, check_options
 from ..runtime import Runtime, check_precision, configure_cuda_math, resolve_device
 from ..training.plans import TrainingPlan
-from .resolvers import target_name
+from .targets import import_target, target_name
 
 #: Keys of a component config that describe it rather than being constructor arguments.
 DESCRIPTIVE_KEYS: tuple[str, ...] = ("_target_", "name")
@@ -62,27 +61,6 @@ def plain(node: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(node, DictConfig):
         return OmegaConf.to_container(node, resolve=True)  # type: ignore[return-value]
     return dict(node)
-
-
-def import_target(path: str) -> Any:
-    """The object a dotted path names (``package.module.Class``), imported without Hydra's logging.
-
-    A module missing inside an importable package (a dependency of the target's own module) is
-    raised as it is, not mistaken for a wrong path.
-    """
-    parts = path.split(".")
-    for cut in range(len(parts), 0, -1):
-        module_name = ".".join(parts[:cut])
-        try:
-            found = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not module_name.startswith(exc.name):
-                raise
-            continue
-        for attribute in parts[cut:]:
-            found = getattr(found, attribute)
-        return found
-    raise ModuleNotFoundError(f"No module named {parts[0]!r}", name=parts[0])
 
 
 def locate(kind: str, target: Any) -> Callable[..., Any]:

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from ..data.benchmark import PARTS
 from ..errors import UserError
+from .targets import import_target
 
 
 @dataclass(frozen=True)
@@ -278,8 +279,6 @@ def component_rules(node: str, options: Mapping[str, Any]) -> dict[str, Rule]:
     if not isinstance(target, str):
         return {}
     try:
-        from .build import import_target
-
         builder = import_target(target)
         functions = [builder.__init__ if inspect.isclass(builder) else builder]
         constructor = _option_constructor(builder)
