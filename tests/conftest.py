@@ -7,6 +7,7 @@ import contextlib
 import io
 import os
 import pickle
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -111,7 +112,8 @@ def run_in_process(program: str, *args: str) -> subprocess.CompletedProcess:
         "augmix-download": cli.download_main,
         "augmix-corrupt": cli.corrupt_main,
     }
-    saved_argv = sys.argv
+    saved_argv, saved_hook = sys.argv, sys.unraisablehook
+    saved_handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     sys.argv = [program, *args]
     out, err = io.StringIO(), io.StringIO()
     code = 0
@@ -121,7 +123,9 @@ def run_in_process(program: str, *args: str) -> subprocess.CompletedProcess:
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     finally:
-        sys.argv = saved_argv
+        sys.argv, sys.unraisablehook = saved_argv, saved_hook
+        for number, handler in saved_handlers.items():  # augmix-train installs its Ctrl-C handler
+            signal.signal(number, handler)
     return subprocess.CompletedProcess([program, *args], code, out.getvalue(), err.getvalue())
 
 

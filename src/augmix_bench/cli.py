@@ -19,9 +19,9 @@ from .allocator import keep_freed_memory
 from .config.paths import check_group_choices, config_dir
 from .config.preflight import preflight
 from .config.validate import validate_config
+from .console import stop_on_signals
 from .distributed.launch import is_secondary_launched_rank, secondary_rank_overrides
 from .errors import Interrupted, UserError
-from .interrupts import stop_on_signals
 from .files import os_error_line
 from .run_records import RunRecord, refuse_in, remove_unused_sweep
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -40,9 +39,9 @@ class Runtime:
 
     @property
     def show_progress(self) -> bool:
-        """Whether this process draws progress bars: only on a terminal (a redirected stderr gets
-        the plain per-epoch and per-corruption log lines instead)."""
-        return self.progress and self.is_main and sys.stderr.isatty()
+        """Whether this process shows progress (bars on a terminal, periodic lines otherwise:
+        ``console.progress_bar``): only rank 0, and only with ``trainer.progress=true``."""
+        return self.progress and self.is_main
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """Autocast context for the configured precision (a no-op for fp32)."""

@@ -16,8 +16,8 @@ from typing import Union
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
+from ..console import progress_bar
 from .parameters import CorruptionSetting
 from .registry import DETERMINISTIC, corrupt_images
 from .seeding import image_generators
@@ -91,12 +91,12 @@ def generate(
             if job.layout.finished(corruption, manifest):
                 continue
             todo = [c for c in chunks if not job.layout.chunk_done(corruption, *c)]
-            with tqdm(
+            with progress_bar(
                 total=len(severities) * count,
                 initial=len(severities) * count - sum(b - a for _, a, b in todo),
                 desc=corruption,
                 unit="img",
-                disable=not progress,
+                enabled=progress,
             ) as bar:
                 if pool is None:
                     for severity, start, stop in todo:

@@ -13,7 +13,6 @@ import logging
 import os
 import shutil
 import socket
-import sys
 import tarfile
 import tempfile
 import time
@@ -22,8 +21,7 @@ from pathlib import Path, PurePosixPath
 from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
-from tqdm import tqdm
-
+from ..console import progress_bar
 from ..errors import UserError
 from ..files import atomic_directory, folder_kept_on_success
 from .sources import Archive
@@ -75,14 +73,14 @@ def _fetch_once(url: str, part: Path, progress: bool, timeout: float) -> None:
         received = 0
         with (
             open(part, "ab" if resumed else "wb") as out,
-            tqdm(
+            progress_bar(
                 total=None if expected is None else offset + expected,
                 initial=offset,
                 unit="B",
                 unit_scale=True,
                 unit_divisor=1024,
                 desc=part.name.removesuffix(".part"),
-                disable=not (progress and sys.stderr.isatty()),
+                enabled=progress,
             ) as bar,
         ):
             while chunk := response.read(CHUNK_BYTES):
@@ -176,8 +174,7 @@ def extract(archive: Path, into: Path, progress: bool = True) -> None:
     """
     try:
         with tarfile.open(archive, "r:*") as tar:
-            bars = progress and sys.stderr.isatty()
-            for member in tqdm(tar, desc=f"unpacking {archive.name}", unit=" files", disable=not bars):
+            for member in progress_bar(tar, desc=f"unpacking {archive.name}", unit=" files", enabled=progress):
                 target = _member_path(into, member, archive)
                 if member.isdir():
                     target.mkdir(parents=True, exist_ok=True)

@@ -14,15 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
-from tqdm import tqdm
 
 from ..augment.augmix import normalize_pixels
+from ..console import progress_bar, raise_if_stop_requested
 from ..data.arrays import ArrayTensorDataset
 from ..data.benchmark import Benchmark
 from ..data.names import NOISE_PERTURBATIONS, SEVERITIES
 from ..distributed.collectives import gather_objects, shard_bounds
 from ..errors import UserError
-from ..interrupts import raise_if_stop_requested
 from ..metrics import (
     calibration_bins,
     corruption_errors,
@@ -123,7 +122,7 @@ def predict(
     total = -(-len(dataset) // batch_size)  # type: ignore[arg-type]
     batches = prefetched(iterate_batches(dataset, batch_size, runtime), runtime.device)
     with eval_mode(model):
-        for images, targets in tqdm(batches, total=total, desc=description, leave=False, disable=not runtime.show_progress):
+        for images, targets in progress_bar(batches, total=total, desc=description, leave=False, enabled=runtime.show_progress):
             raise_if_stop_requested()
             inputs = runtime.to_input(normalize_pixels(images, mean, std))
             with runtime.autocast():
@@ -239,7 +238,7 @@ class Evaluator:
         pooled: list[Predictions] = []
         by_severity: dict[int, list[Predictions]] = {severity: [] for severity in SEVERITIES}
         names = self.benchmark.corruption_names()
-        bar = tqdm(total=len(names) * len(SEVERITIES), desc="corruptions", disable=not self.runtime.show_progress)
+        bar = progress_bar(total=len(names) * len(SEVERITIES), desc="corruptions", enabled=self.runtime.show_progress)
         for corruption in names:
             errors = []
             for severity in SEVERITIES:
@@ -249,7 +248,7 @@ class Evaluator:
                 by_severity[severity].append(preds)
                 bar.update(1)
             per_corruption[corruption] = {"errors": errors, "mean_error": float(np.mean(errors)), "ce": None}
-            if not self.runtime.show_progress and self.runtime.is_main:
+            if self.runtime.is_main:
                 log.info("%s: mean error %.2f%%", corruption, per_corruption[corruption]["mean_error"])
         bar.close()
         everything = Predictions.concatenate(pooled)

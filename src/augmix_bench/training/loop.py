@@ -17,7 +17,6 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 from torch.nn.parallel import DistributedDataParallel
-from tqdm import tqdm
 
 from ..checkpoint import (
     load_checkpoint,
@@ -32,6 +31,7 @@ from ..config.build import (
     build_model_from_config,
     build_training_plan_from_config,
 )
+from ..console import progress_bar, raise_if_stop_requested, stop_requested
 from ..distributed.collectives import (
     gather_objects,
     node_first,
@@ -44,7 +44,6 @@ from ..errors import Interrupted, UserError
 from ..evaluation.results import assemble_results, write_results
 from ..evaluation.suite import Evaluator, check_suites, required_parts
 from ..files import atomic_write_text
-from ..interrupts import raise_if_stop_requested, stop_requested
 from ..runtime import Runtime
 from .batches import build_training_batches, resolve_data_pipeline
 from .objectives import Inputs, Objective
@@ -282,11 +281,11 @@ class Trainer:
         wrong = torch.zeros((), dtype=torch.int64, device=self.runtime.device)
         seen = 0
         start = time.perf_counter()
-        bar = tqdm(
+        bar = progress_bar(
             self.loader,
             desc=f"epoch {self.epoch + 1}/{self.cfg.trainer.epochs}",
             leave=False,
-            disable=not self.runtime.show_progress,
+            enabled=self.runtime.show_progress,
         )
         for inputs, targets in bar:
             raise_if_stop_requested()

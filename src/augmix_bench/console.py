@@ -1,0 +1,97 @@
+"""What a running command shows and hears at the console: progress, and Ctrl-C / SIGTERM.
+
+Progress: a live bar when stderr is a terminal. A redirected stderr (a log file, a SLURM output
+file, a pipe) gets no carriage returns: a plain line at most every ``LINE_INTERVAL`` seconds, and
+nothing for a loop that ends sooner.
+
+Stopping: the first Ctrl-C or SIGTERM only asks to stop (``stop_requested``). Training and
+evaluation look at the flag between batches (``raise_if_stop_requested``) and raise
+``KeyboardInterrupt`` there: the data-loader iterators are then shut down in order (their workers
+are joined, no worker writes into a closed pipe) and the last finished epoch's checkpoint is the
+saved state. A second signal raises ``KeyboardInterrupt`` at once, for a process that is stuck
+outside the batch loops. Data-loader workers forked after the handler is installed inherit it: a
+Ctrl-C that reaches the whole process group only sets their copy of the flag, and the main process
+stops them.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Iterable
+from types import FrameType
+from typing import IO, Any
+
+from tqdm import tqdm
+
+#: Seconds between progress lines when stderr is not a terminal.
+LINE_INTERVAL = 60.0
+#: A progress line, e.g. ``epoch 3/100: 31% 120/391 batches [00:42<01:35, 2.84it/s]``.
+LINE_FORMAT = "{desc}: {percentage:.0f}% {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
+#: A progress line without a known total (a download of unknown size).
+UNSIZED_LINE_FORMAT = "{desc}: {n_fmt}{unit} [{elapsed}, {rate_fmt}{postfix}]"
+
+#: Set by the first Ctrl-C or SIGTERM; checked between batches.
+stop_requested = threading.Event()
+
+#: The signals that ask a run to stop.
+STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
+
+
+def stop_on_signals() -> None:
+    """Install the handler: the first Ctrl-C/SIGTERM asks to stop at the next batch, a second forces it."""
+    for number in STOP_SIGNALS:
+        signal.signal(number, _ask_to_stop)
+    sys.unraisablehook = _quiet_swallowed_interrupts
+
+
+def raise_if_stop_requested() -> None:
+    """Raise ``KeyboardInterrupt`` if a stop was asked for (call between batches)."""
+    if stop_requested.is_set():
+        raise KeyboardInterrupt
+
+
+def _ask_to_stop(signum: int, frame: FrameType | None) -> None:
+    """Signal handler: set the flag; raise at once only when the flag was already set."""
+    if stop_requested.is_set():
+        raise KeyboardInterrupt
+    stop_requested.set()
+
+
+def _quiet_swallowed_interrupts(unraisable: Any) -> None:
+    """Print nothing for a forced ``KeyboardInterrupt`` that Python swallowed inside a finalizer:
+    the flag set by the first signal still ends the run with its one ``interrupted`` line."""
+    if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+        sys.__unraisablehook__(unraisable)
+
+
+def progress_bar(iterable: Iterable | None = None, *, enabled: bool = True, **options: Any) -> tqdm:
+    """A ``tqdm`` over ``iterable`` (options as tqdm's): a bar on a terminal, plain periodic lines
+    on a redirected stderr, nothing when not ``enabled``."""
+    if not enabled:
+        return tqdm(iterable, disable=True, **options)
+    if sys.stderr.isatty():
+        return tqdm(iterable, **options)
+    total = options.get("total")
+    if total is None and iterable is not None and hasattr(iterable, "__len__"):
+        total = len(iterable)  # type: ignore[arg-type]
+    lines = {"mininterval": LINE_INTERVAL, "delay": LINE_INTERVAL, "bar_format": LINE_FORMAT if total else UNSIZED_LINE_FORMAT}
+    return tqdm(iterable, file=_Lines(sys.stderr), **{**options, **lines})
+
+
+class _Lines:
+    """A stream for tqdm that turns each redraw (``\\r`` + status) into one line of its own."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        """Write the status in ``text`` as a line; clearing writes (blanks) are dropped."""
+        status = text.replace("\r", "").strip()
+        if status:
+            self.stream.write(status + "\n")
+
+    def flush(self) -> None:
+        """Flush the underlying stream."""
+        self.stream.flush()
