@@ -204,38 +204,73 @@ def test_generated_refusals_through_the_command_line(key: str, bad: str, tmp_pat
     assert result.stderr.count("\n") == 1 and list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_interrupted_training_says_how_to_continue(signum: int, cifar10_root: Path, tmp_path: Path) -> None:
-    """Ctrl-C (to the whole process group, data-loader workers included) / SIGTERM after a finished
-    epoch: one line with the exact command that resumes, and no worker left behind."""
+def _start_training(cifar10_root: Path, tmp_path: Path) -> tuple[subprocess.Popen, list[str], Path]:
+    """A 200-epoch run with progress on (stderr is a pipe: lines, none within a minute) and two
+    data-loader workers, in its own process group; returns the process, its arguments and run folder."""
     run = tmp_path / "run"
     (tmp_path / "data").symlink_to(cifar10_root)
     args = ["dataset.root=data", *TINY_RUN, "trainer.epochs=200", "eval.suites=[clean]", f"hydra.run.dir={run}"]
     args = [a for a in args if a not in ("trainer.epochs=1", "trainer.progress=false", "trainer.num_workers=0")]
-    args.append("trainer.num_workers=2")  # progress bars on (stderr is a pipe: none drawn), two workers
+    args.append("trainer.num_workers=2")
     executable = Path(sys.executable).with_name("augmix-train")
     process = subprocess.Popen(
         [str(executable), *args], cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "1"},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
-    checkpoint = run / "checkpoints" / "last.pt"
-    while not checkpoint.exists() and process.poll() is None:
-        time.sleep(0.2)
+    return process, args, run
+
+
+def _wait_for(path: Path, process: subprocess.Popen) -> None:
+    while not path.exists() and process.poll() is None:
+        time.sleep(0.1)
+
+
+def _stop(process: subprocess.Popen, signum: int) -> str:
+    """Send ``signum`` as a terminal's Ctrl-C does (SIGINT: the whole group) or as ``kill`` does;
+    returns stderr once the process ended, after checking that no data-loader worker outlived it."""
     if signum == signal.SIGINT:
-        os.killpg(process.pid, signum)  # as Ctrl-C in a terminal: every process of the group
+        os.killpg(process.pid, signum)
     else:
         process.send_signal(signum)
     _, stderr = process.communicate(timeout=300)
     time.sleep(1)
     with pytest.raises(ProcessLookupError):  # the workers ended with the main process
         os.killpg(process.pid, 0)
+    return stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_training_says_how_to_continue(signum: int, cifar10_root: Path, tmp_path: Path) -> None:
+    """Ctrl-C / SIGTERM after a finished epoch: one line with the exact command that resumes, no
+    traceback, no worker left behind; train.log keeps the epochs and gets the line."""
+    process, args, run = _start_training(cifar10_root, tmp_path)
+    checkpoint = run / "checkpoints" / "last.pt"
+    _wait_for(checkpoint, process)
+    stderr = _stop(process, signum)
     state = torch.load(checkpoint, weights_only=False)
     epoch = state["epoch"]
     assert state["config"]["dataset"]["root"] == str(tmp_path / "data")  # recorded absolutely
     command = " ".join(shlex.quote(a) for a in ["augmix-train", *[a for a in args if not a.startswith("hydra.run.dir=")]])
-    expected = f"augmix-train: error: interrupted after epoch {epoch}; continue with: {command} resume=true hydra.run.dir={run}\n"
-    assert (process.returncode, stderr) == (2, expected)
+    line = f"augmix-train: error: interrupted after epoch {epoch}; continue with: {command} resume=true hydra.run.dir={run}"
+    assert (process.returncode, stderr) == (2, line + "\n")
     assert not (run / "results.json").exists()
+    log = (run / "train.log").read_text().splitlines()
+    assert log[-1].endswith(line) and sum(f"epoch {n}/200" in entry for entry in log for n in range(1, epoch + 1)) == epoch
+
+
+def test_interrupted_before_the_first_checkpoint_says_how_to_start_again(cifar10_root: Path, tmp_path: Path) -> None:
+    """Stopped while loading or in the first epoch: nothing to resume, so the line gives the command
+    that starts the run again, and the half-made run folder is gone."""
+    process, args, run = _start_training(cifar10_root, tmp_path)
+    _wait_for(run / "train.log", process)
+    stderr = _stop(process, signal.SIGTERM)
+    command = " ".join(shlex.quote(a) for a in ["augmix-train", *[a for a in args if not a.startswith("hydra.run.dir=")]])
+    line = (
+        "augmix-train: error: interrupted before the first epoch ended (nothing saved); "
+        f"start again with: {command} hydra.run.dir={run}"
+    )
+    assert (process.returncode, stderr) == (2, line + "\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
 
 
 LIMITED_WRITES = """

@@ -23,7 +23,7 @@ from .console import stop_on_signals
 from .distributed.launch import is_secondary_launched_rank, secondary_rank_overrides
 from .errors import Interrupted, UserError
 from .files import os_error_line
-from .run_records import RunRecord, refuse_in, remove_unused_sweep
+from .run_records import LOG_NAME, RunRecord, append_log_line, refuse_in, remove_unused_sweep
 
 log = logging.getLogger("augmix_bench")
 
@@ -50,7 +50,10 @@ def _reporting_errors(
                 if config_name == "train":
                     run_dir = Path(HydraConfig.get().runtime.output_dir)
                     same = record is not None and record.path.resolve() == run_dir.resolve()
-                    refuse_in(run_dir, record if same else None, line)
+                    if isinstance(exc, Interrupted) and exc.resumable:  # a run that stands: add the line
+                        append_log_line(run_dir / LOG_NAME, line)
+                    else:
+                        refuse_in(run_dir, record if same else None, line)
                     if HydraConfig.get().mode == RunMode.MULTIRUN:
                         remove_unused_sweep(Path(HydraConfig.get().sweep.dir))
             raise SystemExit(2) from None
@@ -71,10 +74,15 @@ def _error_text(program: str, exc: Exception) -> str:
 
 
 def _continue_line(program: str, interrupted: Interrupted) -> str:
-    """``interrupted after epoch N; continue with: <the command that resumes the run>``."""
+    """``interrupted after epoch N; continue with: <the command that resumes the run>``, or, before
+    any checkpoint was written, the command that starts the run again in the same folder."""
     kept = [a for a in sys.argv[1:] if not a.startswith(("resume=", "hydra.run.dir=", "-m", "--multirun"))]
-    command = " ".join(shlex.quote(a) for a in [program, *kept, "resume=true", f"hydra.run.dir={interrupted.run_dir}"])
-    return f"interrupted after epoch {interrupted.epoch}; continue with: {command}"
+    folder = f"hydra.run.dir={interrupted.run_dir}"
+    if not interrupted.resumable:
+        command = " ".join(shlex.quote(a) for a in [program, *kept, folder])
+        return f"interrupted before the first epoch ended (nothing saved); start again with: {command}"
+    command = " ".join(shlex.quote(a) for a in [program, *kept, "resume=true", folder])
+    return f"{interrupted}; continue with: {command}"
 
 
 def _run_hydra(program: str, config_name: str, task: Callable[[DictConfig], Any]) -> None:
@@ -124,6 +132,7 @@ def _eval_task(cfg: DictConfig) -> dict[str, Any]:
     from .evaluation.checkpoint import evaluate_checkpoint
 
     overrides = list(HydraConfig.get().overrides.task)
+    stop_on_signals()
     results, output = evaluate_checkpoint(cfg, overrides)
     log.info(
         "clean error %s, mean corruption error %s -> %s",

@@ -4,22 +4,23 @@ Progress: a live bar when stderr is a terminal. A redirected stderr (a log file,
 file, a pipe) gets no carriage returns: a plain line at most every ``LINE_INTERVAL`` seconds, and
 nothing for a loop that ends sooner.
 
-Stopping: the first Ctrl-C or SIGTERM only asks to stop (``stop_requested``). Training and
-evaluation look at the flag between batches (``raise_if_stop_requested``) and raise
-``KeyboardInterrupt`` there: the data-loader iterators are then shut down in order (their workers
-are joined, no worker writes into a closed pipe) and the last finished epoch's checkpoint is the
-saved state. A second signal raises ``KeyboardInterrupt`` at once, for a process that is stuck
-outside the batch loops. Data-loader workers forked after the handler is installed inherit it: a
-Ctrl-C that reaches the whole process group only sets their copy of the flag, and the main process
-stops them.
+Stopping: inside a batch loop (``between_batches``) the first Ctrl-C or SIGTERM only asks to stop
+(``stop_requested``); the loop looks at the flag before each batch (``raise_if_stop_requested``)
+and raises ``KeyboardInterrupt`` there, so the data-loader iterators are shut down in order (their
+workers are joined, no worker writes into a closed pipe) and the last finished epoch's checkpoint
+is the saved state. Anywhere else (loading data, a download, writing a checkpoint) the signal also
+raises ``KeyboardInterrupt`` at once, and so does a second signal anywhere. Data-loader workers
+forked inside a loop inherit the handler: a Ctrl-C that reaches the whole process group only sets
+their copy of the flag, and the main process stops them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from types import FrameType
 from typing import IO, Any
 
@@ -38,9 +39,13 @@ stop_requested = threading.Event()
 #: The signals that ask a run to stop.
 STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
 
+#: How many batch loops (``between_batches``) are running in this process.
+_batch_loops = 0
+
 
 def stop_on_signals() -> None:
-    """Install the handler: the first Ctrl-C/SIGTERM asks to stop at the next batch, a second forces it."""
+    """Install the handler: in a batch loop the first Ctrl-C/SIGTERM asks to stop at the next batch;
+    elsewhere, or a second time, it raises ``KeyboardInterrupt`` at once."""
     for number in STOP_SIGNALS:
         signal.signal(number, _ask_to_stop)
     sys.unraisablehook = _quiet_swallowed_interrupts
@@ -52,11 +57,24 @@ def raise_if_stop_requested() -> None:
         raise KeyboardInterrupt
 
 
+@contextlib.contextmanager
+def between_batches() -> Iterator[None]:
+    """Mark a batch loop (which calls ``raise_if_stop_requested`` before each batch): a first
+    signal inside it waits for the next batch instead of raising wherever the loop is."""
+    global _batch_loops
+    _batch_loops += 1
+    try:
+        yield
+    finally:
+        _batch_loops -= 1
+
+
 def _ask_to_stop(signum: int, frame: FrameType | None) -> None:
-    """Signal handler: set the flag; raise at once only when the flag was already set."""
-    if stop_requested.is_set():
-        raise KeyboardInterrupt
+    """Signal handler: set the flag; raise at once outside batch loops or when it was set already."""
+    again = stop_requested.is_set()
     stop_requested.set()
+    if again or _batch_loops == 0:
+        raise KeyboardInterrupt
 
 
 def _quiet_swallowed_interrupts(unraisable: Any) -> None:

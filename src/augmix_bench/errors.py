@@ -13,9 +13,11 @@ class UserError(ValueError):
 
 
 class Interrupted(Exception):
-    """Training stopped by Ctrl-C or SIGTERM; ``epoch`` epochs are saved in ``run_dir``."""
+    """Training stopped by Ctrl-C or SIGTERM. ``run_dir`` holds a checkpoint if ``resumable``,
+    of epoch ``epoch`` where that is known (None: stopped while loading, or before any epoch ended)."""
 
-    def __init__(self, epoch: int, run_dir: str) -> None:
-        super().__init__(f"interrupted after epoch {epoch}")
+    def __init__(self, epoch: int | None, run_dir: str, resumable: bool) -> None:
+        super().__init__("interrupted" if epoch is None else f"interrupted after epoch {epoch}")
         self.epoch = epoch
         self.run_dir = run_dir
+        self.resumable = resumable

@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from ..augment.augmix import normalize_pixels
-from ..console import progress_bar, raise_if_stop_requested
+from ..console import between_batches, progress_bar, raise_if_stop_requested
 from ..data.arrays import ArrayTensorDataset
 from ..data.benchmark import Benchmark
 from ..data.names import NOISE_PERTURBATIONS, SEVERITIES
@@ -121,7 +121,7 @@ def predict(
     confidences, ranked, labels = [], [], []
     total = -(-len(dataset) // batch_size)  # type: ignore[arg-type]
     batches = prefetched(iterate_batches(dataset, batch_size, runtime), runtime.device)
-    with eval_mode(model):
+    with eval_mode(model), between_batches():
         for images, targets in progress_bar(batches, total=total, desc=description, leave=False, enabled=runtime.show_progress):
             raise_if_stop_requested()
             inputs = runtime.to_input(normalize_pixels(images, mean, std))

@@ -31,7 +31,12 @@ from ..config.build import (
     build_model_from_config,
     build_training_plan_from_config,
 )
-from ..console import progress_bar, raise_if_stop_requested, stop_requested
+from ..console import (
+    between_batches,
+    progress_bar,
+    raise_if_stop_requested,
+    stop_requested,
+)
 from ..distributed.collectives import (
     gather_objects,
     node_first,
@@ -287,21 +292,22 @@ class Trainer:
             leave=False,
             enabled=self.runtime.show_progress,
         )
-        for inputs, targets in bar:
-            raise_if_stop_requested()
-            inputs = to_device(inputs, self.runtime)
-            targets = targets.to(self.runtime.device, non_blocking=True)
-            with self.runtime.autocast():
-                step = objective(self.train_model, inputs, targets)
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(step.loss).backward()
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-            self.scheduler.step()
-            batch = targets.shape[0]
-            loss_sum += step.loss.detach().double() * batch
-            wrong += (step.logits.detach().argmax(dim=1) != step.targets).sum()
-            seen += batch
+        with between_batches():
+            for inputs, targets in bar:
+                raise_if_stop_requested()
+                inputs = to_device(inputs, self.runtime)
+                targets = targets.to(self.runtime.device, non_blocking=True)
+                with self.runtime.autocast():
+                    step = objective(self.train_model, inputs, targets)
+                self.optimizer.zero_grad(set_to_none=True)
+                self.scaler.scale(step.loss).backward()
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                self.scheduler.step()
+                batch = targets.shape[0]
+                loss_sum += step.loss.detach().double() * batch
+                wrong += (step.logits.detach().argmax(dim=1) != step.targets).sum()
+                seen += batch
         seconds = time.perf_counter() - start
         loss_total, wrong_total, seen_total = sum_across_ranks(
             [float(loss_sum), float(wrong), float(seen)], self.runtime.device
@@ -354,6 +360,12 @@ class Trainer:
         return images / seconds if seconds > 0 else 0.0
 
 
+def _interrupted(trainer: Trainer | None, had_checkpoint: bool, run_dir: Path) -> Interrupted:
+    """What a stopped run has saved: the last finished epoch, if known, and whether a checkpoint exists."""
+    saved = trainer.saved_epoch if trainer is not None and trainer.saved_epoch > 0 else None
+    return Interrupted(saved, str(run_dir), resumable=had_checkpoint or saved is not None)
+
+
 def run_training(cfg: DictConfig, run_dir: Path, runtime: Runtime) -> dict[str, Any]:
     """Train (or resume), evaluate the final model and write ``results.json``; returns the results."""
     run_dir = Path(run_dir)
@@ -363,20 +375,21 @@ def run_training(cfg: DictConfig, run_dir: Path, runtime: Runtime) -> dict[str, 
         raise UserError(
             f"{run_dir} already holds a checkpoint; pass resume=true to continue it, or choose another directory"
         )
-    trainer = Trainer(cfg, run_dir, runtime)
-    if resume:
-        trainer.resume()
+    trainer: Trainer | None = None
     try:
+        trainer = Trainer(cfg, run_dir, runtime)
+        if resume:
+            trainer.resume()
         trainer.fit()
         sync_buffers(trainer.model)
         start = time.perf_counter()
         evaluation = trainer.evaluator.run(trainer.model, list(cfg.eval.suites))
         eval_seconds = time.perf_counter() - start
     except KeyboardInterrupt:
-        raise Interrupted(trainer.saved_epoch, str(run_dir)) from None
+        raise _interrupted(trainer, has_checkpoint, run_dir) from None
     except Exception:
         if stop_requested.is_set():  # e.g. a data-loader worker that the same Ctrl-C ended first
-            raise Interrupted(trainer.saved_epoch, str(run_dir)) from None
+            raise _interrupted(trainer, has_checkpoint, run_dir) from None
         raise
     results = assemble_results(
         trainer.resolved,
