@@ -23,7 +23,13 @@ from .console import stop_on_signals
 from .distributed.launch import is_secondary_launched_rank, secondary_rank_overrides
 from .errors import Interrupted, UserError
 from .files import os_error_line
-from .run_records import LOG_NAME, RunRecord, append_log_line, refuse_in, remove_unused_sweep
+from .run_records import (
+    LOG_NAME,
+    RunRecord,
+    append_log_line,
+    refuse_in,
+    remove_unused_sweep,
+)
 
 log = logging.getLogger("augmix_bench")
 
