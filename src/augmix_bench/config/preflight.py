@@ -9,6 +9,7 @@ checked job by job when each job starts.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -64,7 +65,8 @@ def _compose(
             cfg = compose(config_name=config_name, overrides=[*overrides, *search], return_hydra_config=True)
         folder = None
         if cfg.hydra.output_subdir is not None:
-            folder = str(cfg.hydra.sweep.dir if sweep else cfg.hydra.run.dir)
+            with contextlib.suppress(OmegaConfBaseException):  # e.g. a name from a missing _target_: validation says so
+                folder = str(cfg.hydra.sweep.dir if sweep else cfg.hydra.run.dir)
         with open_dict(cfg):
             del cfg["hydra"]
         return cfg, folder
