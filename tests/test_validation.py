@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from conftest import TINY_RUN, run_in_process
@@ -312,3 +313,46 @@ def test_training_that_cannot_write_its_checkpoint_ends_in_one_line(cifar10_root
     assert (result.returncode, result.stderr) == (2, line + "\n")
     assert list((run / "checkpoints").iterdir()) == []
     assert (run / "train.log").read_text().splitlines()[-1].endswith(line)
+
+
+def test_training_that_cannot_write_its_results_keeps_the_checkpoint(cifar10_root: Path, tmp_path: Path) -> None:
+    """The file-size limit is lowered just before results.json is written (as a disk that fills up
+    during the final evaluation): one line naming results.json, the checkpoint of the finished run
+    intact, no temporary file left."""
+    run = tmp_path / "run"
+    script = """
+import resource, signal, sys
+from augmix_bench.evaluation import results
+from augmix_bench.training import loop
+def full_disk_then_write(path, payload):
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1500, 1500))  # train.log (~0.5 kB) can still take the line
+    results.write_results(path, payload)
+loop.write_results = full_disk_then_write
+from augmix_bench.cli import train_main
+sys.argv[0] = 'augmix-train'
+train_main()
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script, f"dataset.root={cifar10_root}", *TINY_RUN, "eval.suites=[clean]", f"hydra.run.dir={run}"],
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    line = f"augmix-train: error: cannot write {run / 'results.json'}: File too large"
+    assert (result.returncode, result.stderr) == (2, line + "\n")
+    assert torch.load(run / "checkpoints" / "last.pt", weights_only=False)["epoch"] == 1
+    assert not [p.name for p in run.iterdir() if p.name.startswith(".results")] and not (run / "results.json").exists()
+    assert (run / "train.log").read_text().splitlines()[-1].endswith(line)
+
+
+def test_generating_a_corruption_set_on_a_full_disk_ends_in_one_line_and_resumes(cifar10_root: Path, tmp_path: Path) -> None:
+    """Each CIFAR -C file (100 images x 5 severities, 1.5 MB) exceeds a 1 MB file-size limit: one
+    line naming the file; without the limit the same command finishes from the chunks already made."""
+    output = tmp_path / "c"
+    args = [f"dataset.root={cifar10_root}", f"output={output}", "corrupt.corruptions=[gaussian_noise]", "progress=false"]
+    script = LIMITED_WRITES + "from augmix_bench.cli import corrupt_main\nsys.argv[0] = 'augmix-corrupt'\ncorrupt_main()\n"
+    result = subprocess.run([sys.executable, "-c", script, "1000000", *args], capture_output=True, text=True, cwd=tmp_path)
+    line = f"augmix-corrupt: error: cannot write {output / 'gaussian_noise.npy'}: File too large"
+    assert (result.returncode, result.stderr) == (2, line + "\n")
+    assert not (output / "gaussian_noise.npy").exists()
+    assert run_in_process("augmix-corrupt", *args).returncode == 0
+    assert np.load(output / "gaussian_noise.npy").shape == (500, 32, 32, 3)
