@@ -205,14 +205,17 @@ def test_generated_refusals_through_the_command_line(key: str, bad: str, tmp_pat
     assert result.stderr.count("\n") == 1 and list(tmp_path.iterdir()) == []
 
 
-def _start_training(cifar10_root: Path, tmp_path: Path) -> tuple[subprocess.Popen, list[str], Path]:
-    """A 200-epoch run with progress on (stderr is a pipe: lines, none within a minute) and two
-    data-loader workers, in its own process group; returns the process, its arguments and run folder."""
+def _start_training(
+    cifar10_root: Path, tmp_path: Path, extra: tuple[str, ...] = ("trainer.num_workers=2",)
+) -> tuple[subprocess.Popen, list[str], Path]:
+    """A 200-epoch run with progress on (stderr is a pipe: lines, none within a minute) and, by
+    default, two data-loader workers, in its own process group; returns the process, its arguments
+    and run folder."""
     run = tmp_path / "run"
     (tmp_path / "data").symlink_to(cifar10_root)
     args = ["dataset.root=data", *TINY_RUN, "trainer.epochs=200", "eval.suites=[clean]", f"hydra.run.dir={run}"]
     args = [a for a in args if a not in ("trainer.epochs=1", "trainer.progress=false", "trainer.num_workers=0")]
-    args.append("trainer.num_workers=2")
+    args.extend(extra)
     executable = Path(sys.executable).with_name("augmix-train")
     process = subprocess.Popen(
         [str(executable), *args], cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "1"},
@@ -235,9 +238,15 @@ def _stop(process: subprocess.Popen, signum: int) -> str:
         process.send_signal(signum)
     _, stderr = process.communicate(timeout=300)
     time.sleep(1)
-    with pytest.raises(ProcessLookupError):  # the workers ended with the main process
-        os.killpg(process.pid, 0)
+    assert _live_processes_in_group(process.pid) == []  # workers and ranks ended with the main process
     return stderr
+
+
+def _live_processes_in_group(group: int) -> list[str]:
+    """The processes of a process group that still run (zombies, which this machine's init does not
+    reap, are ended processes and are not counted)."""
+    listing = subprocess.run(["ps", "-o", "stat=,args=", "-g", str(group)], capture_output=True, text=True).stdout
+    return [line for line in listing.splitlines() if line.strip() and not line.lstrip().startswith("Z")]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -257,6 +266,19 @@ def test_interrupted_training_says_how_to_continue(signum: int, cifar10_root: Pa
     assert not (run / "results.json").exists()
     log = (run / "train.log").read_text().splitlines()
     assert log[-1].endswith(line) and sum(f"epoch {n}/200" in entry for entry in log for n in range(1, epoch + 1)) == epoch
+
+
+def test_interrupted_ddp_job_launched_by_the_tool_says_how_to_continue(cifar10_root: Path, tmp_path: Path) -> None:
+    """Ctrl-C on a 2-rank job that augmix-train launched itself: the launcher passes the signal on,
+    each rank stops at its next batch, and rank 0's checkpoint gives the one line; no rank is left."""
+    process, args, run = _start_training(cifar10_root, tmp_path, ("trainer.devices=2", "trainer.num_workers=1"))
+    checkpoint = run / "checkpoints" / "last.pt"
+    _wait_for(checkpoint, process)
+    stderr = _stop(process, signal.SIGINT)
+    epoch = torch.load(checkpoint, weights_only=False)["epoch"]
+    command = " ".join(shlex.quote(a) for a in ["augmix-train", *[a for a in args if not a.startswith("hydra.run.dir=")]])
+    line = f"augmix-train: error: interrupted after epoch {epoch}; continue with: {command} resume=true hydra.run.dir={run}"
+    assert (process.returncode, stderr) == (2, line + "\n")
 
 
 def test_interrupted_before_the_first_checkpoint_says_how_to_start_again(cifar10_root: Path, tmp_path: Path) -> None:

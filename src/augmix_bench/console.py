@@ -9,7 +9,8 @@ Stopping: inside a batch loop (``between_batches``) the first Ctrl-C or SIGTERM 
 and raises ``KeyboardInterrupt`` there, so the data-loader iterators are shut down in order (their
 workers are joined, no worker writes into a closed pipe) and the last finished epoch's checkpoint
 is the saved state. Anywhere else (loading data, a download, writing a checkpoint) the signal also
-raises ``KeyboardInterrupt`` at once, and so does a second signal anywhere. Data-loader workers
+raises ``KeyboardInterrupt`` at once, and so does a second signal anywhere (``FORCE_AFTER`` seconds
+or more after the first: sooner it is the same Ctrl-C passed on by a launcher). Data-loader workers
 forked inside a loop inherit the handler: a Ctrl-C that reaches the whole process group only sets
 their copy of the flag, and the main process stops them.
 """
@@ -20,6 +21,7 @@ import contextlib
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from types import FrameType
 from typing import IO, Any
@@ -39,13 +41,19 @@ stop_requested = threading.Event()
 #: The signals that ask a run to stop.
 STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
 
+#: A signal this many seconds or more after the first one forces the stop; sooner, it is the same
+#: request arriving twice (from the terminal and again from a launcher that passes it on).
+FORCE_AFTER = 2.0
+
 #: How many batch loops (``between_batches``) are running in this process.
 _batch_loops = 0
+#: When the first stop signal arrived (``time.monotonic``).
+_first_signal_at: float | None = None
 
 
 def stop_on_signals() -> None:
     """Install the handler: in a batch loop the first Ctrl-C/SIGTERM asks to stop at the next batch;
-    elsewhere, or a second time, it raises ``KeyboardInterrupt`` at once."""
+    elsewhere, or again ``FORCE_AFTER`` seconds later, it raises ``KeyboardInterrupt`` at once."""
     for number in STOP_SIGNALS:
         signal.signal(number, _ask_to_stop)
     sys.unraisablehook = _quiet_swallowed_interrupts
@@ -70,10 +78,14 @@ def between_batches() -> Iterator[None]:
 
 
 def _ask_to_stop(signum: int, frame: FrameType | None) -> None:
-    """Signal handler: set the flag; raise at once outside batch loops or when it was set already."""
-    again = stop_requested.is_set()
+    """Signal handler: set the flag; raise at once outside batch loops, or for a second signal
+    ``FORCE_AFTER`` seconds or more after the first."""
+    global _first_signal_at
+    now = time.monotonic()
+    if _first_signal_at is None:
+        _first_signal_at = now
     stop_requested.set()
-    if again or _batch_loops == 0:
+    if _batch_loops == 0 or now - _first_signal_at >= FORCE_AFTER:
         raise KeyboardInterrupt
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import multiprocessing.context
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +33,15 @@ class Runtime:
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+
+    @property
+    def worker_context(self) -> multiprocessing.context.BaseContext | None:
+        """How data-loader workers start: forked where the platform can fork (also in ranks that the
+        launcher spawned, whose default would be to spawn each epoch's workers: a fresh interpreter
+        that imports everything again, and that a Ctrl-C can catch half-started); None without workers."""
+        if self.num_workers == 0 or "fork" not in multiprocessing.get_all_start_methods():
+            return None
+        return multiprocessing.get_context("fork")
 
     @property
     def is_main(self) -> bool:

@@ -27,7 +27,8 @@ import torch
 import torch.distributed as dist
 from omegaconf import DictConfig, OmegaConf
 
-from ..errors import UserError
+from ..console import stop_on_signals
+from ..errors import Interrupted, UserError
 from ..runtime import cuda_device_index, resolve_device
 from .collectives import broadcast_object
 from .environment import RankInfo, launched_rank
@@ -101,6 +102,8 @@ def _train_rank(config: dict[str, Any], run_dir: str, rank: RankInfo) -> dict[st
             dist.destroy_process_group()
     except UserError as exc:
         return {"error": str(exc)}
+    except Interrupted as exc:  # reported once for the job, by rank 0 or the launcher
+        return {"interrupted": {"epoch": exc.epoch, "run_dir": exc.run_dir, "resumable": exc.resumable}}
 
 
 def _spawned_rank(config: dict[str, Any], run_dir: str) -> dict[str, Any]:
@@ -108,11 +111,20 @@ def _spawned_rank(config: dict[str, Any], run_dir: str) -> dict[str, Any]:
     rank = launched_rank()
     assert rank is not None, "the elastic launcher sets RANK, WORLD_SIZE, LOCAL_RANK and MASTER_*"
     _configure_worker_logging(Path(run_dir), rank.rank)
-    return _train_rank(config, run_dir, rank)
+    stop_on_signals()  # Ctrl-C reaches every rank: each stops at its next batch
+    outcome = _train_rank(config, run_dir, rank)
+    if "interrupted" in outcome:  # the launcher is stopping the job and reads no outcome: leave now
+        raise SystemExit(2)
+    return outcome
 
 
 def spawn_ranks(config: dict[str, Any], run_dir: Path, devices: int) -> dict[str, Any]:
-    """Start ``devices`` ranks on this machine with torch's elastic launcher; rank 0's outcome."""
+    """Start ``devices`` ranks on this machine with torch's elastic launcher; rank 0's outcome.
+
+    On Ctrl-C or SIGTERM the launcher passes the signal on and waits for the ranks, which stop at
+    their next batch; this raises ``KeyboardInterrupt`` once they are gone.
+    """
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
     launch = LaunchConfig(
@@ -125,7 +137,13 @@ def spawn_ranks(config: dict[str, Any], run_dir: Path, devices: int) -> dict[str
         max_restarts=0,
         start_method="spawn",
     )
-    outcomes = elastic_launch(launch, _spawned_rank)(config, str(run_dir))
+    for name in list(logging.Logger.manager.loggerDict):  # the launcher's notes on start-up and shutdown
+        if name.startswith("torch.distributed.elastic"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        outcomes = elastic_launch(launch, _spawned_rank)(config, str(run_dir))
+    except SignalException:
+        raise KeyboardInterrupt from None
     return outcomes[0]
 
 
@@ -154,7 +172,7 @@ def launch_training(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
 
 def _launch(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     from ..config.build import make_runtime
-    from ..training.loop import run_training
+    from ..training.loop import interrupted_from_checkpoint, run_training
 
     devices = int(cfg.trainer.devices)
     if devices < 1:
@@ -164,13 +182,18 @@ def _launch(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     if outer is not None:
         outcome = _train_rank(config, str(run_dir), outer)  # type: ignore[arg-type]
         if outer.rank != 0:
-            if "error" in outcome:
+            if "error" in outcome or "interrupted" in outcome:
                 raise SystemExit(2)
             return None
+        if "interrupted" in outcome:
+            raise Interrupted(**outcome["interrupted"])
     elif devices > 1:
         if resolve_device(cfg.trainer.accelerator).type == "cuda":  # refuse before starting any rank
             cuda_device_index(devices - 1, devices, torch.cuda.device_count())
-        outcome = spawn_ranks(config, run_dir, devices)  # type: ignore[arg-type]
+        try:
+            outcome = spawn_ranks(config, run_dir, devices)  # type: ignore[arg-type]
+        except KeyboardInterrupt:
+            raise interrupted_from_checkpoint(run_dir) from None
     else:
         return run_training(cfg, run_dir, make_runtime(cfg.trainer))
     if "error" in outcome:

@@ -100,6 +100,7 @@ def iterate_batches(
         batch_size=batch_size,
         shuffle=False,
         num_workers=runtime.num_workers,
+        multiprocessing_context=runtime.worker_context,
         pin_memory=runtime.device.type == "cuda",
     )
 

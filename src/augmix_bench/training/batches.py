@@ -79,6 +79,7 @@ class LoaderBatches:
             batch_size=batch_size,
             sampler=self.sampler,
             num_workers=runtime.num_workers,
+            multiprocessing_context=runtime.worker_context,
             pin_memory=runtime.device.type == "cuda",
             drop_last=False,
         )

@@ -366,6 +366,14 @@ def _interrupted(trainer: Trainer | None, had_checkpoint: bool, run_dir: Path) -
     return Interrupted(saved, str(run_dir), resumable=had_checkpoint or saved is not None)
 
 
+def interrupted_from_checkpoint(run_dir: Path) -> Interrupted:
+    """A stopped run as its checkpoint tells it (how a launcher learns what its ranks saved)."""
+    path = Path(run_dir) / CHECKPOINT_NAME
+    if not path.is_file():
+        return Interrupted(None, str(run_dir), resumable=False)
+    return Interrupted(int(load_checkpoint(path)["epoch"]), str(run_dir), resumable=True)
+
+
 def run_training(cfg: DictConfig, run_dir: Path, runtime: Runtime) -> dict[str, Any]:
     """Train (or resume), evaluate the final model and write ``results.json``; returns the results."""
     run_dir = Path(run_dir)
