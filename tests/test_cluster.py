@@ -352,7 +352,8 @@ def test_preempted_srun_job_requeues_and_resumes_to_the_same_result(
         os.kill(task.pid, signal.SIGUSR1)
     outcomes = finish(tasks)
     assert [code for code, _ in outcomes] == [1, 1], outcomes
-    assert "augmix-train: stopped by SIGUSR1; requeued SLURM job 6262" in outcomes[0][1]
+    line = "augmix-train: stopped by SIGUSR1; requeued SLURM job 6262, which continues from its last finished epoch"
+    assert outcomes[0][1].splitlines()[-1] == line and outcomes[1][1] == ""  # at the next batch: no traceback
     assert calls.read_text() == "requeue 6262\n"  # once, by task 0
     assert not (run_dir / "results.json").exists()
 

@@ -77,6 +77,11 @@ def between_batches() -> Iterator[None]:
         _batch_loops -= 1
 
 
+def in_batch_loop() -> bool:
+    """Whether a batch loop (``between_batches``) is running: a stop request waits for its next batch."""
+    return _batch_loops > 0
+
+
 def _ask_to_stop(signum: int, frame: FrameType | None) -> None:
     """Signal handler: set the flag; raise at once outside batch loops, or for a second signal
     ``FORCE_AFTER`` seconds or more after the first."""

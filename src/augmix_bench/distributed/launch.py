@@ -30,6 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 from ..console import stop_on_signals
 from ..errors import Interrupted, UserError
 from ..runtime import cuda_device_index, resolve_device
+from . import preemption
 from .collectives import broadcast_object
 from .environment import RankInfo, launched_rank
 from .preemption import Preempted, install_requeue_handler
@@ -156,7 +157,12 @@ def launch_training(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     first_task = os.environ.get("SLURM_PROCID", "0") == "0"
     install_requeue_handler(first_task)
     try:
-        return _launch(cfg, run_dir)
+        try:
+            return _launch(cfg, run_dir)
+        except (Interrupted, SystemExit):  # a rank that the preemption signal stopped at a batch
+            if preemption.pending is None:
+                raise
+            raise preemption.pending from None
     except Preempted as stop:
         if not first_task:
             raise SystemExit(1) from None

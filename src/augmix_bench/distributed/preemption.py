@@ -23,6 +23,8 @@ import subprocess
 from collections.abc import Mapping
 from types import FrameType
 
+from ..console import in_batch_loop, stop_requested
+
 log = logging.getLogger(__name__)
 
 #: Signals SLURM sends before it stops a job; the first of them asks for a requeue.
@@ -36,6 +38,11 @@ class Preempted(BaseException):
         super().__init__(signal_name)
         self.signal_name = signal_name
         self.requeued_job = requeued_job
+
+
+#: The preemption a signal announced while a batch loop ran: the loop stops at its next batch
+#: (``console``) and the launcher then reports this.
+pending: Preempted | None = None
 
 
 def is_requeued(env: Mapping[str, str] | None = None) -> bool:
@@ -59,19 +66,24 @@ def requeue(job_id: str) -> bool:
 
 
 def install_requeue_handler(is_first_task: bool, env: Mapping[str, str] | None = None) -> bool:
-    """Under SLURM without submitit: on ``SIGUSR1``/``SIGTERM`` raise ``Preempted`` in this process,
-    after requeueing the job on ``SIGUSR1`` if ``is_first_task``. Returns whether a handler was installed."""
+    """Under SLURM without submitit: on ``SIGUSR1``/``SIGTERM`` stop this process with ``Preempted``
+    (at the next batch inside a batch loop, at once elsewhere), after requeueing the job on
+    ``SIGUSR1`` if ``is_first_task``. Returns whether a handler was installed."""
     env = os.environ if env is None else env
     job_id = env.get("SLURM_JOB_ID")
     if job_id is None or "SUBMITIT_EXECUTOR" in env:
         return False
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        global pending
         for number in STOP_SIGNALS:  # one requeue, however many signals follow
             signal.signal(number, signal.SIG_IGN)
         asks_requeue = is_first_task and signum == signal.SIGUSR1
         requeued = job_id if asks_requeue and requeue(job_id) else None
-        raise Preempted(signal.Signals(signum).name, requeued)
+        pending = Preempted(signal.Signals(signum).name, requeued)
+        stop_requested.set()
+        if not in_batch_loop():
+            raise pending
 
     for number in STOP_SIGNALS:
         signal.signal(number, handler)
