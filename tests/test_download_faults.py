@@ -52,6 +52,17 @@ def test_refused_connection_is_retried_then_names_no_missing_part(tmp_path: Path
     assert list(tmp_path.iterdir()) == []
 
 
+def test_retries_wait_twice_as_long_each_time(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The pauses double from ``backoff`` (the command line's 1, 2, 4 s, here scaled by 1/100)."""
+    with serve() as gone:
+        url = gone.url("blob.bin")
+    with caplog.at_level("WARNING", logger="augmix_bench.data.download"), pytest.raises(UserError) as info:
+        fetch(url, tmp_path / "blob.bin", progress=False, retries=3, backoff=0.01)
+    pauses = [m.split("retrying in ")[1].split(" s")[0] for m in caplog.messages if "retrying in" in m]
+    assert pauses == ["0.01", "0.02", "0.04"]
+    assert str(info.value) == f"download of {url} failed after 4 attempts: Connection refused"
+
+
 def test_a_full_disk_fails_at_once_naming_the_part_file(server: ArchiveServer, tmp_path: Path) -> None:
     """A real write error (the file-size limit) is not retried; the .part it names exists."""
     url = server.add("blob.bin", np.random.default_rng(0).bytes(300_000))
