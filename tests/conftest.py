@@ -153,3 +153,12 @@ def no_launcher_variables_leak():
     yield
     after = {name: os.environ.get(name) for name in LAUNCHER_VARIABLES}
     assert after == before, f"the test changed the launcher variables: {before} -> {after}"
+
+
+@pytest.fixture(autouse=True)
+def no_stop_request_leaks():
+    """A stop flag left set by one test would stop every later in-process run at its first batch."""
+    from augmix_bench.console import stop_requested
+
+    yield
+    assert not stop_requested.is_set(), "the test left a Ctrl-C/SIGTERM stop request set"

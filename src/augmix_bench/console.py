@@ -53,7 +53,11 @@ _first_signal_at: float | None = None
 
 def stop_on_signals() -> None:
     """Install the handler: in a batch loop the first Ctrl-C/SIGTERM asks to stop at the next batch;
-    elsewhere, or again ``FORCE_AFTER`` seconds later, it raises ``KeyboardInterrupt`` at once."""
+    elsewhere, or again ``FORCE_AFTER`` seconds later, it raises ``KeyboardInterrupt`` at once.
+    A stop asked for before (an earlier run in this process) is forgotten."""
+    global _first_signal_at
+    stop_requested.clear()
+    _first_signal_at = None
     for number in STOP_SIGNALS:
         signal.signal(number, _ask_to_stop)
     sys.unraisablehook = _quiet_swallowed_interrupts

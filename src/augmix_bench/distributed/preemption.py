@@ -69,10 +69,12 @@ def install_requeue_handler(is_first_task: bool, env: Mapping[str, str] | None =
     """Under SLURM without submitit: on ``SIGUSR1``/``SIGTERM`` stop this process with ``Preempted``
     (at the next batch inside a batch loop, at once elsewhere), after requeueing the job on
     ``SIGUSR1`` if ``is_first_task``. Returns whether a handler was installed."""
+    global pending
     env = os.environ if env is None else env
     job_id = env.get("SLURM_JOB_ID")
     if job_id is None or "SUBMITIT_EXECUTOR" in env:
         return False
+    pending = None
 
     def handler(signum: int, frame: FrameType | None) -> None:
         global pending
@@ -80,10 +82,11 @@ def install_requeue_handler(is_first_task: bool, env: Mapping[str, str] | None =
             signal.signal(number, signal.SIG_IGN)
         asks_requeue = is_first_task and signum == signal.SIGUSR1
         requeued = job_id if asks_requeue and requeue(job_id) else None
-        pending = Preempted(signal.Signals(signum).name, requeued)
-        stop_requested.set()
+        stop = Preempted(signal.Signals(signum).name, requeued)
         if not in_batch_loop():
-            raise pending
+            raise stop
+        pending = stop
+        stop_requested.set()
 
     for number in STOP_SIGNALS:
         signal.signal(number, handler)
