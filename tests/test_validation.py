@@ -285,7 +285,9 @@ def test_interrupted_before_the_first_checkpoint_says_how_to_start_again(cifar10
     """Stopped while loading or in the first epoch: nothing to resume, so the line gives the command
     that starts the run again, and the half-made run folder is gone."""
     process, args, run = _start_training(cifar10_root, tmp_path)
-    _wait_for(run / "train.log", process)
+    log = run / "train.log"
+    while process.poll() is None and "data pipeline:" not in (log.read_text() if log.exists() else ""):
+        time.sleep(0.05)  # the training task has started (it logs this while it builds the run)
     stderr = _stop(process, signal.SIGTERM)
     command = " ".join(shlex.quote(a) for a in ["augmix-train", *[a for a in args if not a.startswith("hydra.run.dir=")]])
     line = (

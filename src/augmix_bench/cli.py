@@ -43,6 +43,21 @@ def _reporting_errors(
     Ctrl-C or SIGTERM ends with the command that continues the run.
     """
 
+    def report(exc: Exception) -> None:
+        line = f"{program}: error: {_error_text(program, exc)}"
+        if not is_secondary_launched_rank():
+            print(line, file=sys.stderr)
+            if config_name == "train":
+                run_dir = Path(HydraConfig.get().runtime.output_dir)
+                same = record is not None and record.path.resolve() == run_dir.resolve()
+                if isinstance(exc, Interrupted) and exc.resumable:  # a run that stands: add the line
+                    append_log_line(run_dir / LOG_NAME, line)
+                else:
+                    refuse_in(run_dir, record if same else None, line)
+                if HydraConfig.get().mode == RunMode.MULTIRUN:
+                    remove_unused_sweep(Path(HydraConfig.get().sweep.dir))
+        raise SystemExit(2) from None
+
     @functools.wraps(task)
     def wrapped(cfg: DictConfig) -> Any:
         try:
@@ -50,22 +65,14 @@ def _reporting_errors(
                 validate_config(config_name, cfg)
             return task(cfg)
         except (UserError, Interrupted, OSError) as exc:
-            line = f"{program}: error: {_error_text(program, exc)}"
-            if not is_secondary_launched_rank():
-                print(line, file=sys.stderr)
-                if config_name == "train":
-                    run_dir = Path(HydraConfig.get().runtime.output_dir)
-                    same = record is not None and record.path.resolve() == run_dir.resolve()
-                    if isinstance(exc, Interrupted) and exc.resumable:  # a run that stands: add the line
-                        append_log_line(run_dir / LOG_NAME, line)
-                    else:
-                        refuse_in(run_dir, record if same else None, line)
-                    if HydraConfig.get().mode == RunMode.MULTIRUN:
-                        remove_unused_sweep(Path(HydraConfig.get().sweep.dir))
-            raise SystemExit(2) from None
-        except KeyboardInterrupt:
-            print(f"{program}: error: interrupted", file=sys.stderr)
-            raise SystemExit(2) from None
+            report(exc)
+        except KeyboardInterrupt:  # outside the training loop (starting up, or another command)
+            if config_name != "train":
+                print(f"{program}: error: interrupted", file=sys.stderr)
+                raise SystemExit(2) from None
+            from .training.loop import interrupted_from_checkpoint
+
+            report(interrupted_from_checkpoint(Path(HydraConfig.get().runtime.output_dir)))
 
     return wrapped
 
@@ -93,6 +100,15 @@ def _continue_line(program: str, interrupted: Interrupted) -> str:
 
 def _run_hydra(program: str, config_name: str, task: Callable[[DictConfig], Any]) -> None:
     keep_freed_memory()
+    stop_on_signals()  # from the start: a SIGTERM while Hydra sets up the run also ends in one line
+    try:
+        _compose_and_run(program, config_name, task)
+    except KeyboardInterrupt:  # before the task started
+        print(f"{program}: error: interrupted", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _compose_and_run(program: str, config_name: str, task: Callable[[DictConfig], Any]) -> None:
     if config_name == "eval":
         from .evaluation.checkpoint import open_run_keys
 
@@ -119,7 +135,6 @@ def _train_task(cfg: DictConfig) -> dict[str, Any]:
 
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
-    stop_on_signals()
     results = launch_training(cfg, run_dir)
     if results is not None:
         log.info(
@@ -138,7 +153,6 @@ def _eval_task(cfg: DictConfig) -> dict[str, Any]:
     from .evaluation.checkpoint import evaluate_checkpoint
 
     overrides = list(HydraConfig.get().overrides.task)
-    stop_on_signals()
     results, output = evaluate_checkpoint(cfg, overrides)
     log.info(
         "clean error %s, mean corruption error %s -> %s",
