@@ -68,8 +68,7 @@ def _reporting_errors(
             report(exc)
         except KeyboardInterrupt:  # outside the training loop (starting up, or another command)
             if config_name != "train":
-                print(f"{program}: error: interrupted", file=sys.stderr)
-                raise SystemExit(2) from None
+                raise  # one line from _run_hydra, as before the task started
             from .training.loop import interrupted_from_checkpoint
 
             report(interrupted_from_checkpoint(Path(HydraConfig.get().runtime.output_dir)))
@@ -103,7 +102,7 @@ def _run_hydra(program: str, config_name: str, task: Callable[[DictConfig], Any]
     stop_on_signals()  # from the start: a SIGTERM while Hydra sets up the run also ends in one line
     try:
         _compose_and_run(program, config_name, task)
-    except KeyboardInterrupt:  # before the task started
+    except KeyboardInterrupt:  # before the task started, or in a command other than augmix-train
         print(f"{program}: error: interrupted", file=sys.stderr)
         raise SystemExit(2) from None
 
