@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from augmix_bench.config.paths import config_dir, group_options
 from augmix_bench.config.validate import SCHEMAS, Rule, config_keys, config_rules, validate_config
+from augmix_bench.console import stop_requested
 from augmix_bench.errors import UserError
 
 CASES = [
@@ -296,6 +297,64 @@ def test_interrupted_before_the_first_checkpoint_says_how_to_start_again(cifar10
     )
     assert (process.returncode, stderr) == (2, line + "\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+@pytest.mark.parametrize("program", ["augmix-train", "augmix-report"])
+def test_interrupted_while_pytorch_loads(program: str, cifar10_root: Path, tmp_path: Path) -> None:
+    """Ctrl-C in the first seconds, while the command still imports PyTorch: one line, no traceback,
+    nothing written (the handler is installed before the heavy imports)."""
+    args = [f"dataset.root={cifar10_root}", *TINY_RUN] if program == "augmix-train" else [str(tmp_path)]
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name(program)), *args], cwd=tmp_path,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    maps = Path(f"/proc/{process.pid}/maps")
+    while process.poll() is None and "libtorch_cpu" not in maps.read_text():
+        time.sleep(0.01)  # PyTorch's library is loaded: its Python modules are being imported now
+    stderr = _stop(process, signal.SIGINT)
+    assert (process.returncode, stderr) == (2, f"{program}: error: interrupted\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_interrupted_while_hydra_sets_up_the_run(
+    existing: bool, cifar10_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C that arrives while Hydra writes ``.hydra/*`` (after the run folder exists, before the
+    task starts): one line; a new run folder is removed, an existing run's records are put back and
+    its log gets the line."""
+    import hydra.core.utils
+
+    save_config = hydra.core.utils._save_config
+
+    def save_then_signal(cfg: object, filename: str, output_dir: Path) -> None:
+        save_config(cfg, filename, output_dir)
+        if filename == "hydra.yaml":
+            os.kill(os.getpid(), signal.SIGINT)  # a real signal, between two of Hydra's writes
+
+    run = tmp_path / "run"
+    common = [f"dataset.root={cifar10_root}", *TINY_RUN, "eval.suites=[clean]", f"hydra.run.dir={run}"]
+    before: dict[str, bytes] = {}
+    if existing:
+        monkeypatch.chdir(tmp_path)
+        assert run_in_process("augmix-train", *common).returncode == 0
+        before = {str(p.relative_to(run)): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(hydra.core.utils, "_save_config", save_then_signal)
+    result = run_in_process("augmix-train", *common, "resume=true" if existing else "optim.lr=0.2")
+    stop_requested.clear()  # the signal's flag: the process would end here
+    assert (result.returncode, result.stderr) == (2, "augmix-train: error: interrupted\n")
+    if not existing:
+        assert list(tmp_path.iterdir()) == []
+        return
+    after = {str(p.relative_to(run)): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
+    assert after.keys() == before.keys()
+    assert {name: data for name, data in after.items() if name != "train.log"} == {
+        name: data for name, data in before.items() if name != "train.log"
+    }
+    log = after["train.log"].decode()
+    assert log.startswith(before["train.log"].decode()) and log.endswith("augmix-train: error: interrupted\n")
+    assert log.count("\n") == before["train.log"].decode().count("\n") + 1
 
 
 LIMITED_WRITES = """

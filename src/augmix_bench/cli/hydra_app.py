@@ -1,0 +1,150 @@
+"""Wire Hydra to the commands' tasks: check the command line before anything is written, compose
+the config, run the task, and turn a refusal or an interrupt into one line and exit status 2."""
+
+from __future__ import annotations
+
+import functools
+import shlex
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from ..allocator import keep_freed_memory
+from ..config.paths import check_group_choices, config_dir
+from ..config.preflight import preflight
+from ..config.validate import validate_config
+from ..distributed.launch import is_secondary_launched_rank, secondary_rank_overrides
+from ..errors import Interrupted, UserError
+from ..files import os_error_line
+from ..run_records import LOG_NAME, RunRecord, append_log_line, refuse_in, remove_unused_sweep
+from .tasks import TASKS
+
+
+def run_hydra(program: str, config_name: str) -> None:
+    """Run ``program`` (the Hydra command of ``config_name``) on ``sys.argv``: check the command
+    line, compose the config and run the task. A refusal ends in one line and ``SystemExit(2)``; a
+    ``KeyboardInterrupt`` before the training task started undoes what Hydra wrote, then propagates."""
+    keep_freed_memory()
+    if config_name == "eval":
+        from ..evaluation.checkpoint import open_run_keys
+
+        sys.argv[1:] = open_run_keys(sys.argv[1:])
+    try:
+        check_group_choices(config_name, sys.argv[1:])
+        preflight(config_name, sys.argv[1:])
+    except UserError as exc:
+        print(f"{program}: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    record = None
+    if config_name == "train" and is_secondary_launched_rank():
+        sys.argv.extend(secondary_rank_overrides())
+    elif config_name == "train":
+        explicit = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("hydra.run.dir=")]
+        record = RunRecord.capture(explicit[-1]) if explicit else None
+    started: list[bool] = []
+    task = _reporting_errors(program, config_name, TASKS[config_name], record, started)
+    RunFolderCallback.folder = None
+    try:
+        hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=config_name)(task)()
+    except KeyboardInterrupt:
+        folder = RunFolderCallback.folder
+        if config_name == "train" and folder is not None and not started:  # Hydra was writing .hydra/*
+            _undo_run_setup(f"{program}: error: interrupted", record, folder)
+        raise
+
+
+class RunFolderCallback(Callback):
+    """Hydra callback (``hydra.callbacks`` in train.yaml): notes the run folder that Hydra is about to
+    set up, so that an interrupt before the task starts can undo what Hydra wrote there."""
+
+    #: The run folder of the current ``augmix-train`` (absolute), once Hydra has composed the config.
+    folder: Path | None = None
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Note ``hydra.run.dir`` (Hydra resolves it to the same value when it makes the folder)."""
+        RunFolderCallback.folder = Path(str(config.hydra.run.dir)).absolute()
+
+
+def _undo_run_setup(line: str, record: RunRecord | None, run_dir: Path, sweep_dir: Path | None = None) -> None:
+    """Put ``run_dir``, which Hydra set up for a refused or interrupted run, back as it was
+    (``record``: the folder named on the command line, as it was before; None: the folder is new)
+    and log ``line`` there if it stays; a ``sweep_dir`` left with only ``multirun.yaml`` goes too."""
+    same = record is not None and record.path.resolve() == run_dir.resolve()
+    refuse_in(run_dir, record if same else None, line)
+    if sweep_dir is not None:
+        remove_unused_sweep(sweep_dir)
+
+
+def _reporting_errors(
+    program: str,
+    config_name: str,
+    task: Callable[[DictConfig], Any],
+    record: RunRecord | None,
+    started: list[bool],
+) -> Callable[[DictConfig], Any]:
+    """Wrap ``task`` so that a ``UserError``, ``OSError`` or interrupt ends in one line on stderr
+    and exit status 2 (``started`` gets an entry once the task runs).
+
+    A refused training command leaves its run directory as it found it (``run_records``); an
+    interrupted one ends with the command that continues it (or starts it again, if nothing was saved).
+    """
+
+    def report(exc: Exception) -> None:
+        line = f"{program}: error: {_error_text(program, exc)}"
+        if not is_secondary_launched_rank():
+            print(line, file=sys.stderr)
+            if config_name == "train" and isinstance(exc, Interrupted) and exc.resumable:
+                append_log_line(Path(HydraConfig.get().runtime.output_dir) / LOG_NAME, line)  # the run stands
+            elif config_name == "train":
+                hydra_cfg = HydraConfig.get()
+                sweep_dir = Path(hydra_cfg.sweep.dir) if hydra_cfg.mode == RunMode.MULTIRUN else None
+                _undo_run_setup(line, record, Path(hydra_cfg.runtime.output_dir), sweep_dir)
+        raise SystemExit(2) from None
+
+    @functools.wraps(task)
+    def wrapped(cfg: DictConfig) -> Any:
+        started.append(True)
+        try:
+            if config_name == "train" and HydraConfig.get().mode == RunMode.MULTIRUN:
+                validate_config(config_name, cfg)
+            return task(cfg)
+        except (UserError, Interrupted, OSError) as exc:
+            report(exc)
+        except KeyboardInterrupt:  # outside the training loop (starting up, or another command)
+            if config_name != "train":
+                raise  # one line from the entry point, as before the task started
+            from ..training.loop import interrupted_from_checkpoint
+
+            report(interrupted_from_checkpoint(Path(HydraConfig.get().runtime.output_dir)))
+
+    return wrapped
+
+
+def _error_text(program: str, exc: Exception) -> str:
+    """The text after ``<program>: error:`` for a refused or stopped command."""
+    if isinstance(exc, Interrupted):
+        return _continue_line(program, exc)
+    if isinstance(exc, OSError):
+        return f"cannot write {os_error_line(exc)}"
+    return str(exc)
+
+
+def _continue_line(program: str, interrupted: Interrupted) -> str:
+    """``interrupted after epoch N; continue with: <the command that resumes the run>``, or, before
+    any checkpoint was written, the command that starts the run again in the same folder."""
+    kept = [a for a in sys.argv[1:] if not a.startswith(("resume=", "hydra.run.dir=", "-m", "--multirun"))]
+    folder = f"hydra.run.dir={interrupted.run_dir}"
+    if not interrupted.resumable:
+        command = " ".join(shlex.quote(a) for a in [program, *kept, folder])
+        return f"interrupted before the first epoch ended (nothing saved); start again with: {command}"
+    command = " ".join(shlex.quote(a) for a in [program, *kept, "resume=true", folder])
+    return f"{interrupted}; continue with: {command}"
+
+

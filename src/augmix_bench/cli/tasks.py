@@ -1,0 +1,81 @@
+"""The work of each Hydra command, given its composed config (called by ``hydra_app``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+log = logging.getLogger("augmix_bench")
+
+
+def train_task(cfg: DictConfig) -> dict[str, Any]:
+    """Train, evaluate and write the run directory; in a sweep, add the run to ``runs.jsonl``."""
+    from ..distributed.launch import launch_training
+    from ..evaluation.results import append_index, headline
+
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    results = launch_training(cfg, run_dir)
+    if results is not None:
+        log.info(
+            "clean error %s, mean corruption error %s -> %s",
+            _percent((results.get("clean") or {}).get("error")),
+            _percent((results.get("corruptions") or {}).get("mean_error")),
+            run_dir / "results.json",
+        )
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            entry = {"job": hydra_cfg.job.num, "overrides": list(hydra_cfg.overrides.task), "run_dir": str(run_dir)}
+            append_index(Path(hydra_cfg.sweep.dir) / "runs.jsonl", {**entry, **headline(results)})
+    return results
+
+
+def eval_task(cfg: DictConfig) -> dict[str, Any]:
+    """Evaluate the checkpoint named by ``cfg.checkpoint`` and write its results."""
+    from ..evaluation.checkpoint import evaluate_checkpoint
+
+    overrides = list(HydraConfig.get().overrides.task)
+    results, output = evaluate_checkpoint(cfg, overrides)
+    log.info(
+        "clean error %s, mean corruption error %s -> %s",
+        _percent((results.get("clean") or {}).get("error")),
+        _percent((results.get("corruptions") or {}).get("mean_error")),
+        output,
+    )
+    return results
+
+
+def download_task(cfg: DictConfig) -> None:
+    """Fetch, verify and unpack the benchmark parts named by ``cfg.parts``."""
+    from ..config.build import build_benchmark_from_config
+
+    parts = list(cfg.parts)
+    benchmark = build_benchmark_from_config(cfg.dataset)
+    benchmark.prepare(parts, download=True, progress=bool(cfg.progress))
+    log.info("%s %s ready in %s", benchmark.name, ", ".join(parts), benchmark.root)
+
+
+def corrupt_task(cfg: DictConfig) -> Path:
+    """Generate the dataset's -C benchmark; returns its folder."""
+    from ..config.build import plain
+    from ..corrupt.command import run_corrupt
+
+    return run_corrupt(plain(cfg))
+
+
+#: The task of each Hydra command, by its config name.
+TASKS: dict[str, Callable[[DictConfig], Any]] = {
+    "train": train_task,
+    "eval": eval_task,
+    "download": download_task,
+    "corrupt": corrupt_task,
+}
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}%"
