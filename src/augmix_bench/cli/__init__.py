@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from ..console import stop_on_signals
+from ..console import raise_if_stop_requested, stop_on_signals
 
 
 def train_main() -> None:
@@ -45,9 +45,11 @@ def _start(program: str, config_name: str | None) -> None:
         if config_name is None:
             from ..report.command import main
 
+            raise_if_stop_requested()
             raise SystemExit(main())
         from .hydra_app import run_hydra
 
+        raise_if_stop_requested()  # a Ctrl-C that PyTorch's C++ start-up swallowed while importing
         run_hydra(program, config_name)
     except KeyboardInterrupt:  # while importing, before a task started, or in a command that has no resume
         print(f"{program}: error: interrupted", file=sys.stderr)
