@@ -55,7 +55,8 @@ def run_hydra(program: str, config_name: str) -> None:
         hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=config_name)(task)()
     except KeyboardInterrupt:
         folder = RunFolderCallback.folder
-        if config_name == "train" and folder is not None and not started:  # Hydra was writing .hydra/*
+        setting_up = folder is not None and not started  # Hydra was writing .hydra/* and train.log
+        if config_name == "train" and setting_up and not is_secondary_launched_rank():
             _undo_run_setup(f"{program}: error: interrupted", record, folder)
         raise
 
