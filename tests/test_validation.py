@@ -316,6 +316,47 @@ def test_interrupted_while_pytorch_loads(program: str, cifar10_root: Path, tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
+BROKEN_IMPORT = """
+import importlib.abc, os, signal, sys
+
+SIGNALLED = sys.argv[1] == "signal"
+
+
+class BrokenStartUp(importlib.abc.MetaPathFinder):
+    # The command's import fails as NumPy's did when a Ctrl-C landed in its C start-up: the
+    # extension swallows the KeyboardInterrupt, and the import then raises an ImportError.
+
+    def find_spec(self, name, path, target=None):
+        if name == "augmix_bench.cli.hydra_app":
+            if SIGNALLED:
+                try:
+                    os.kill(os.getpid(), signal.SIGINT)
+                except KeyboardInterrupt:
+                    pass
+            raise ImportError("cannot load module more than once per process")
+        return None
+
+sys.meta_path.insert(0, BrokenStartUp())
+sys.argv = ["augmix-train"]
+from augmix_bench.cli import train_main
+train_main()
+"""
+
+
+@pytest.mark.parametrize("signalled", [True, False])
+def test_an_import_broken_by_ctrl_c_is_the_interrupt(signalled: bool, tmp_path: Path) -> None:
+    """After a Ctrl-C, an import error is the interrupt's doing: one line; without one, the real
+    import error is not disguised."""
+    mode = "signal" if signalled else "plain"
+    result = subprocess.run([sys.executable, "-c", BROKEN_IMPORT, mode], cwd=tmp_path, capture_output=True, text=True)
+    if signalled:
+        assert (result.returncode, result.stderr) == (2, "augmix-train: error: interrupted\n")
+    else:
+        assert result.returncode == 1
+        assert result.stderr.splitlines()[-1] == "ImportError: cannot load module more than once per process"
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("existing", [False, True])
 def test_interrupted_while_hydra_sets_up_the_run(
     existing: bool, cifar10_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

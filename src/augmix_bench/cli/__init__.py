@@ -8,9 +8,11 @@ The Hydra wiring is in ``hydra_app``, the commands' work in ``tasks``.
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 
-from ..console import raise_if_stop_requested, stop_on_signals
+from ..console import raise_if_stop_requested, stop_on_signals, stop_requested
 
 
 def train_main() -> None:
@@ -42,15 +44,34 @@ def _start(program: str, config_name: str | None) -> None:
     """Install the stop handler, then import and run the command (``config_name`` None: the report)."""
     stop_on_signals()
     try:
-        if config_name is None:
-            from ..report.command import main
-
-            raise_if_stop_requested()
-            raise SystemExit(main())
-        from .hydra_app import run_hydra
-
-        raise_if_stop_requested()  # a Ctrl-C that PyTorch's C++ start-up swallowed while importing
-        run_hydra(program, config_name)
+        _load(program, config_name)()
     except KeyboardInterrupt:  # while importing, before a task started, or in a command that has no resume
         print(f"{program}: error: interrupted", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def _load(program: str, config_name: str | None) -> Callable[[], None]:
+    """Import the command (PyTorch, Hydra: seconds) and return it, ready to run.
+
+    A Ctrl-C during the imports raises ``KeyboardInterrupt`` here, or, when it lands inside a C
+    extension's start-up, is swallowed there (PyTorch) or breaks that module's import (NumPy then
+    says "cannot load module more than once per process"); the stop flag tells all three apart
+    from a real import error, and each ends as the interrupt.
+    """
+    try:
+        if config_name is None:
+            from ..report.command import main
+
+            def command() -> None:
+                raise SystemExit(main())
+
+        else:
+            from .hydra_app import run_hydra
+
+            command = functools.partial(run_hydra, program, config_name)
+    except Exception:
+        if stop_requested.is_set():
+            raise KeyboardInterrupt from None
+        raise
+    raise_if_stop_requested()
+    return command
