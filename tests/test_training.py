@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import CORRUPTION_NAMES, TINY_RUN, run_cli, write_cifar, write_cifar_c
+from conftest import CORRUPTION_NAMES, TINY_RUN, run_cli, run_in_process, write_cifar, write_cifar_c
 
 SCHEMA = {
     "dataset", "model", "augmentation", "seed", "epochs", "clean", "corruptions", "perturbations", "meta", "config",
@@ -132,26 +132,29 @@ def test_killed_run_resumes_to_the_uninterrupted_result(cifar10_root: Path, tmp_
     assert rows_a == rows_b
 
 
-def test_resume_refuses_a_changed_recipe(cifar10_root: Path, tmp_path: Path) -> None:
+def test_resume_refuses_a_changed_recipe(cifar10_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run_dir = tmp_path / "run"
     common = [f"dataset.root={cifar10_root}", *TINY_RUN, "eval.suites=[clean]", f"hydra.run.dir={run_dir}"]
     run_cli("augmix-train", *common, cwd=tmp_path)
     records = {p.name: p.read_bytes() for p in (run_dir / ".hydra").iterdir()}
     log = (run_dir / "train.log").read_text()
-    again = run_cli("augmix-train", *common, cwd=tmp_path, check=False)
+    monkeypatch.chdir(tmp_path)  # the refusals run in this process: the same entry point, no PyTorch start-up each
+    again = run_in_process("augmix-train", *common)
     assert again.returncode == 2 and "already holds a checkpoint; pass resume=true" in again.stderr
-    changed = run_cli("augmix-train", *common, "resume=true", "optim.lr=0.5", cwd=tmp_path, check=False)
+    changed = run_in_process("augmix-train", *common, "resume=true", "optim.lr=0.5")
     assert changed.returncode == 2 and "the config differs at optim" in changed.stderr
     # the refused commands left the run's records as they were, plus their error lines in the log
     assert {p.name: p.read_bytes() for p in (run_dir / ".hydra").iterdir()} == records
     added = (run_dir / "train.log").read_text().removeprefix(log).splitlines()
     assert [line.split(" - ", 1)[1] for line in added] == [again.stderr.strip(), changed.stderr.strip()]
-    other_pipeline = run_cli("augmix-train", *common, "resume=true", "trainer.data_pipeline=gpu", cwd=tmp_path, check=False)
+    other_pipeline = run_in_process("augmix-train", *common, "resume=true", "trainer.data_pipeline=gpu")
     assert other_pipeline.returncode == 2
     assert "it trained with the cpu data pipeline, this run would use gpu" in other_pipeline.stderr
 
 
-def test_reduced_precision_channels_last_and_compile_train(cifar10_root: Path, tmp_path: Path) -> None:
+def test_reduced_precision_channels_last_and_compile_train(
+    cifar10_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run_dir = tmp_path / "run"
     run_cli(
         "augmix-train", f"dataset.root={cifar10_root}", *TINY_RUN, "eval.suites=[clean]", f"hydra.run.dir={run_dir}",
@@ -162,5 +165,6 @@ def test_reduced_precision_channels_last_and_compile_train(cifar10_root: Path, t
     assert results["config"]["trainer"]["precision"] == "bf16" and results["clean"]["n"] == 100
     state = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=False)
     assert all(not key.startswith("_orig_mod") for key in state["model"])  # the plain module is saved
-    bad = run_cli("augmix-train", f"dataset.root={cifar10_root}", *TINY_RUN, "trainer.precision=fp8", cwd=tmp_path, check=False)
+    monkeypatch.chdir(tmp_path)
+    bad = run_in_process("augmix-train", f"dataset.root={cifar10_root}", *TINY_RUN, "trainer.precision=fp8")
     assert bad.returncode == 2 and "trainer.precision='fp8' is invalid; choose from: fp32, bf16, fp16" in bad.stderr
