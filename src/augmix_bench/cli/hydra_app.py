@@ -48,29 +48,31 @@ def run_hydra(program: str, config_name: str) -> None:
     elif config_name == "train":
         explicit = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("hydra.run.dir=")]
         record = RunRecord.capture(explicit[-1]) if explicit else None
-    started: list[bool] = []
-    task = _reporting_errors(program, config_name, TASKS[config_name], record, started)
-    RunFolderCallback.folder = None
+    task = _reporting_errors(program, config_name, TASKS[config_name], record)
+    RunFolderCallback.setting_up = None
     try:
         hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=config_name)(task)()
     except KeyboardInterrupt:
-        folder = RunFolderCallback.folder
-        setting_up = folder is not None and not started  # Hydra was writing .hydra/* and train.log
-        if config_name == "train" and setting_up and not is_secondary_launched_rank():
+        folder = RunFolderCallback.setting_up
+        if config_name == "train" and folder is not None and not is_secondary_launched_rank():
             _undo_run_setup(f"{program}: error: interrupted", record, folder)
         raise
 
 
 class RunFolderCallback(Callback):
-    """Hydra callback (``hydra.callbacks`` in train.yaml): notes the run folder that Hydra is about to
-    set up, so that an interrupt before the task starts can undo what Hydra wrote there."""
+    """Hydra callback (``hydra.callbacks`` in train.yaml): notes the run folder while Hydra sets it
+    up, so that an interrupt before the task starts can undo what Hydra wrote there."""
 
-    #: The run folder of the current ``augmix-train`` (absolute), once Hydra has composed the config.
-    folder: Path | None = None
+    #: The run folder (absolute) from the moment Hydra has composed the config until the task starts.
+    setting_up: Path | None = None
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Note ``hydra.run.dir`` (Hydra resolves it to the same value when it makes the folder)."""
-        RunFolderCallback.folder = Path(str(config.hydra.run.dir)).absolute()
+        RunFolderCallback.setting_up = Path(str(config.hydra.run.dir)).absolute()
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Hydra has written ``.hydra/*`` and opened ``train.log``; the task starts now."""
+        RunFolderCallback.setting_up = None
 
 
 def _undo_run_setup(line: str, record: RunRecord | None, run_dir: Path, sweep_dir: Path | None = None) -> None:
@@ -88,10 +90,9 @@ def _reporting_errors(
     config_name: str,
     task: Callable[[DictConfig], Any],
     record: RunRecord | None,
-    started: list[bool],
 ) -> Callable[[DictConfig], Any]:
     """Wrap ``task`` so that a ``UserError``, ``OSError`` or interrupt ends in one line on stderr
-    and exit status 2 (``started`` gets an entry once the task runs).
+    and exit status 2.
 
     A refused training command leaves its run directory as it found it (``run_records``); an
     interrupted one ends with the command that continues it (or starts it again, if nothing was saved).
@@ -111,7 +112,6 @@ def _reporting_errors(
 
     @functools.wraps(task)
     def wrapped(cfg: DictConfig) -> Any:
-        started.append(True)
         try:
             if config_name == "train" and HydraConfig.get().mode == RunMode.MULTIRUN:
                 validate_config(config_name, cfg)
