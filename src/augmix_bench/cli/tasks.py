@@ -23,12 +23,7 @@ def train_task(cfg: DictConfig) -> dict[str, Any]:
     run_dir = Path(hydra_cfg.runtime.output_dir)
     results = launch_training(cfg, run_dir)
     if results is not None:
-        log.info(
-            "clean error %s, mean corruption error %s -> %s",
-            _percent((results.get("clean") or {}).get("error")),
-            _percent((results.get("corruptions") or {}).get("mean_error")),
-            run_dir / "results.json",
-        )
+        _log_headline(results, run_dir / "results.json")
         if hydra_cfg.mode == RunMode.MULTIRUN:
             entry = {"job": hydra_cfg.job.num, "overrides": list(hydra_cfg.overrides.task), "run_dir": str(run_dir)}
             append_index(Path(hydra_cfg.sweep.dir) / "runs.jsonl", {**entry, **headline(results)})
@@ -41,12 +36,7 @@ def eval_task(cfg: DictConfig) -> dict[str, Any]:
 
     overrides = list(HydraConfig.get().overrides.task)
     results, output = evaluate_checkpoint(cfg, overrides)
-    log.info(
-        "clean error %s, mean corruption error %s -> %s",
-        _percent((results.get("clean") or {}).get("error")),
-        _percent((results.get("corruptions") or {}).get("mean_error")),
-        output,
-    )
+    _log_headline(results, output)
     return results
 
 
@@ -75,6 +65,13 @@ TASKS: dict[str, Callable[[DictConfig], Any]] = {
     "download": download_task,
     "corrupt": corrupt_task,
 }
+
+
+def _log_headline(results: dict[str, Any], written_to: Path) -> None:
+    """Log the clean and mean corruption errors of ``results`` (``-`` for a suite not run) and where they are."""
+    clean = (results.get("clean") or {}).get("error")
+    corrupted = (results.get("corruptions") or {}).get("mean_error")
+    log.info("clean error %s, mean corruption error %s -> %s", _percent(clean), _percent(corrupted), written_to)
 
 
 def _percent(value: float | None) -> str:
