@@ -36,7 +36,7 @@ from torchvision.transforms import v2
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from augmix_bench.allocator import keep_freed_memory  # noqa: E402
+from augmix_bench.cli.allocator import keep_freed_memory  # noqa: E402
 from bench_report import RESULTS_DIR, markdown_table, time_calls, write_report  # noqa: E402
 from reference_augmix import reference_augment_and_mix, reference_preprocess  # noqa: E402
 

@@ -40,10 +40,10 @@ import original_corruptions as original  # noqa: E402
 from bench_report import markdown_table, time_calls, write_report  # noqa: E402
 
 from augmix_bench.corrupt import ALL_CORRUPTIONS, DETERMINISTIC, CorruptionSetting, corrupt_images, image_generators  # noqa: E402
-from augmix_bench.corrupt.command import run_corrupt  # noqa: E402
+from augmix_bench.commands.corrupt import run_corrupt  # noqa: E402
 from augmix_bench.corrupt.runner import default_workers  # noqa: E402
 from augmix_bench.corrupt.textures import frost_folder  # noqa: E402
-from augmix_bench.data.cifar_files import read_cifar  # noqa: E402
+from augmix_bench.data.cifar_pickles import read_cifar  # noqa: E402
 
 #: Images of the whole CIFAR-10-C: 10,000 test images x 19 corruptions x 5 severities.
 CIFAR10_C_IMAGES = 10_000 * 19 * 5

@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_report import RESULTS_DIR, markdown_table, write_report  # noqa: E402
 
-from augmix_bench.allocator import keep_freed_memory  # noqa: E402
-from augmix_bench.config.build import make_runtime  # noqa: E402
+from augmix_bench.cli.allocator import keep_freed_memory  # noqa: E402
+from augmix_bench.commands.build import make_runtime  # noqa: E402
 from augmix_bench.config.paths import config_dir  # noqa: E402
 from augmix_bench.models import MODELS  # noqa: E402
 from augmix_bench.training.loop import Trainer  # noqa: E402

@@ -23,8 +23,8 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
-from augmix_bench.config.build import build_benchmark_from_config, plain
-from augmix_bench.corrupt.command import run_corrupt
+from augmix_bench.commands.build import build_benchmark_from_config, plain
+from augmix_bench.commands.corrupt import run_corrupt
 from augmix_bench.files import atomic_write_json
 
 

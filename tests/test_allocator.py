@@ -7,7 +7,7 @@ import sys
 import pytest
 
 SCRIPT = (
-    "import os; from augmix_bench.allocator import keep_freed_memory; print(keep_freed_memory()); "
+    "import os; from augmix_bench.cli.allocator import keep_freed_memory; print(keep_freed_memory()); "
     "print(os.environ.get('MALLOC_TRIM_THRESHOLD_'), os.environ.get('MALLOC_MMAP_THRESHOLD_'))"
 )
 

@@ -189,13 +189,13 @@ def test_deviation_from_the_clean_image_matches_the_reference_distribution() -> 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        (dict(severity=0), "augmentation.severity=0 is out of range; accepted: (0.1, 10]"),
+        (dict(severity=0), "augmentation.severity=0 is invalid; accepted: a number in (0.1, 10]"),
         (dict(severity=11), "augmentation.severity=11"),
         (dict(width=0), "augmentation.width=0 is invalid"),
         (dict(depth=0), "augmentation.depth=0 is invalid; accepted: -1"),
         (dict(depth=-2), "augmentation.depth=-2"),
         (dict(alpha=0), "augmentation.alpha=0 is invalid"),
-        (dict(fill=256), "augmentation.fill=256 is invalid; accepted: 0-255"),
+        (dict(fill=256), "augmentation.fill=256 is invalid; accepted: an integer in [0, 255]"),
     ],
 )
 def test_bad_arguments_are_user_errors(kwargs: dict, message: str) -> None:

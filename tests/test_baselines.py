@@ -25,14 +25,14 @@ from augmix_bench.augment.baselines import (
     RestrictedAutoAugment,
 )
 from augmix_bench.augment.batch_mixing import draw_cutmix, draw_mixup, step_generator
-from augmix_bench.checkpoint import restore_rng_state, rng_state
-from augmix_bench.config.build import (
+from augmix_bench.runtime import restore_rng_state, rng_state
+from augmix_bench.commands.build import (
     build_training_plan_from_config as build_training_plan,
 )
 from augmix_bench.config.paths import config_dir
 from augmix_bench.data.cifar import CifarBenchmark
 from augmix_bench.errors import UserError
-from augmix_bench.training.objectives import (
+from augmix_bench.augment.objectives import (
     AdversarialTraining,
     CrossEntropy,
     CutMix,
@@ -452,7 +452,7 @@ def test_each_baseline_trains_one_epoch_through_the_cli(cifar10_root: Path, tmp_
     assert configs["mixup"]["optim"]["weight_decay"] == 1e-4
     assert all(configs[name]["optim"]["weight_decay"] == 5e-4 for name in BASELINES if name != "mixup")
     assert configs["cutout"]["augmentation"] == {
-        "name": "cutout", "_target_": "augmix_bench.training.plans.cutout", "length": 16, "holes": 1
+        "name": "cutout", "_target_": "augmix_bench.augment.plans.cutout", "length": 16, "holes": 1
     }
     assert configs["cutmix"]["augmentation"]["probability"] == 0.5
     assert configs["autoaugment"]["augmentation"]["removed_ops"] == [

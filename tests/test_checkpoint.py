@@ -7,12 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from augmix_bench.checkpoint import (
-    load_checkpoint,
-    restore_rng_state,
-    rng_state,
-    save_checkpoint,
-)
+from augmix_bench.checkpoint_io import load_checkpoint, save_checkpoint
+from augmix_bench.runtime import restore_rng_state, rng_state
 from augmix_bench.errors import UserError
 from augmix_bench.files import atomic_directory, atomic_write_text
 

@@ -25,7 +25,7 @@ import torch.multiprocessing as mp
 from conftest import TINY_RUN
 from hydra import compose, initialize_config_dir
 
-from augmix_bench.checkpoint import (
+from augmix_bench.runtime import (
     rank_seed,
     restore_rng_state,
     rng_state,

@@ -18,7 +18,7 @@ from PIL import Image
 from augmix_bench.augment.augmix import apply_chain, draw_chain
 from augmix_bench.augment.ops import AUGMIX_OPS, apply_op, get_op
 from augmix_bench.augment.transforms import RandomChain, SeededTransform
-from augmix_bench.config.build import (
+from augmix_bench.commands.build import (
     build_benchmark_from_config,
     build_model_from_config,
     build_training_plan_from_config,
@@ -27,7 +27,7 @@ from augmix_bench.config.paths import config_dir
 from augmix_bench.data import ImageFolderBenchmark
 from augmix_bench.errors import UserError
 from augmix_bench.models import MODELS, build_model, register_model
-from augmix_bench.training.objectives import CrossEntropy, JensenShannonConsistency
+from augmix_bench.augment.objectives import CrossEntropy, JensenShannonConsistency
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "user_components"
 
@@ -236,7 +236,7 @@ def test_random_chain_is_one_unmixed_augmix_chain() -> None:
         expected = apply_op(expected, step.op, step.level or 0.0, step.negate, 0)
     assert np.array_equal(np.asarray(chain(img, np.random.default_rng(9))), np.asarray(expected))
     assert np.array_equal(np.asarray(apply_chain(img, drawn)), np.asarray(expected))
-    with pytest.raises(UserError, match=r"augmentation.severity=20 is out of range; accepted: \(0.1, 10\]"):
+    with pytest.raises(UserError, match=r"augmentation.severity=20 is invalid; accepted: a number in \(0.1, 10\]"):
         RandomChain(severity=20)
 
 

@@ -26,7 +26,7 @@ from augmix_bench.corrupt import (
     corrupt_images,
     image_generators,
 )
-from augmix_bench.corrupt.command import run_corrupt
+from augmix_bench.commands.corrupt import run_corrupt
 from augmix_bench.data import CifarBenchmark, ImageNetBenchmark
 from augmix_bench.errors import UserError
 

@@ -17,7 +17,7 @@ from torch.utils.data import DistributedSampler
 from augmix_bench.augment import BatchedAugMix, RandomCropFlip, StandardViews
 from augmix_bench.augment.augmix import Normalize, to_normalized_tensor
 from augmix_bench.augment.tensor_views import PixelSamples, TensorCropFlip, TensorViews
-from augmix_bench.config.build import (
+from augmix_bench.commands.build import (
     build_training_plan_from_config as build_training_plan,
 )
 from augmix_bench.data import CifarBenchmark

@@ -14,14 +14,14 @@ import yaml
 from archive_server import ArchiveServer, md5, serve, tar_folder
 from PIL import Image
 
-from augmix_bench import alexnet
-from augmix_bench.augment.spatial import RandomResizedCropFlip
-from augmix_bench.config.build import build_benchmark_from_config as build_benchmark
+from augmix_bench.evaluation import alexnet
+from augmix_bench.data.spatial import RandomResizedCropFlip
+from augmix_bench.commands.build import build_benchmark_from_config as build_benchmark
 from augmix_bench.data import CORRUPTIONS, IMAGENET_PERTURBATIONS, ImageNetBenchmark
 from augmix_bench.data.sources import IMAGENET_CORRUPTED
 from augmix_bench.errors import UserError
 from augmix_bench.evaluation.suite import Evaluator
-from augmix_bench.metrics import mce, relative_mce
+from augmix_bench.evaluation.metrics import mce, relative_mce
 from augmix_bench.runtime import Runtime
 
 CLASSES = ("n01440764", "n01443537", "n01484850")

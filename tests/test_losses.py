@@ -9,8 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from augmix_bench.losses import jensen_shannon
-from augmix_bench.training.objectives import CrossEntropy, JensenShannonConsistency
+from augmix_bench.augment.objectives import jensen_shannon
+from augmix_bench.augment.objectives import CrossEntropy, JensenShannonConsistency
 
 
 def approx(value: float):

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from augmix_bench import alexnet
+from augmix_bench.evaluation import alexnet
 from augmix_bench.data import CORRUPTIONS
 from augmix_bench.errors import UserError
-from augmix_bench.metrics import (
+from augmix_bench.evaluation.metrics import (
     calibration_bins,
     corruption_errors,
     flip_probability,

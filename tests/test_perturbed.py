@@ -20,7 +20,7 @@ from augmix_bench.data import (
 )
 from augmix_bench.errors import UserError
 from augmix_bench.evaluation.suite import Evaluator
-from augmix_bench.metrics import flip_probability, top5_distance
+from augmix_bench.evaluation.metrics import flip_probability, top5_distance
 from augmix_bench.runtime import Runtime
 
 

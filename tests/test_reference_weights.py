@@ -18,8 +18,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from augmix_bench.config.paths import config_dir
 from augmix_bench.errors import UserError
-from augmix_bench.evaluation.checkpoint import evaluate_checkpoint
-from augmix_bench.metrics import rms_calibration_error
+from augmix_bench.commands.evaluate import evaluate_checkpoint
+from augmix_bench.evaluation.metrics import rms_calibration_error
 from augmix_bench.models import build_model, load_reference_weights
 
 LISTINGS = Path(__file__).parent / "data" / "reference_state_dicts"

@@ -15,7 +15,7 @@ from conftest import run_cli
 from augmix_bench.data.names import CORRUPTIONS
 from augmix_bench.report.aggregate import group_runs, stat
 from augmix_bench.report.collect import collect
-from augmix_bench.report.command import main
+from augmix_bench.commands.report import main
 from augmix_bench.report.paper import paper_dir, paper_value
 from augmix_bench.report.plots import PLOT_FILES
 

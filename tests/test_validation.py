@@ -410,7 +410,7 @@ def test_a_failed_checkpoint_write_keeps_the_last_good_one(tmp_path: Path) -> No
     the checkpoint, the previous checkpoint is intact and no temporary file is left."""
     script = LIMITED_WRITES + """
 import torch
-from augmix_bench.checkpoint import save_checkpoint
+from augmix_bench.checkpoint_io import save_checkpoint
 try:
     save_checkpoint(sys.argv[1], {"weights": torch.zeros(100_000)})
 except OSError as exc:

@@ -1,4 +1,5 @@
-"""Where and how tensors are computed: device, numeric precision, memory format, process rank."""
+"""Where and how tensors are computed: device, numeric precision, memory format, process rank, and
+the random generators (seeding, per-rank seeds, states saved in checkpoints)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,19 @@ import contextlib
 import multiprocessing
 import multiprocessing.context
 import os
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 
 from .errors import UserError
+from .schema import ACCELERATORS, PRECISIONS
 
-PRECISIONS: dict[str, torch.dtype | None] = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-ACCELERATORS: tuple[str, ...] = ("auto", "cpu", "cuda")
+#: The autocast dtype of each ``trainer.precision`` (None: full precision).
+PRECISION_DTYPES: dict[str, torch.dtype | None] = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,7 @@ class Runtime:
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """Autocast context for the configured precision (a no-op for fp32)."""
-        dtype = PRECISIONS[self.precision]
+        dtype = PRECISION_DTYPES[self.precision]
         if dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=dtype)
@@ -140,3 +145,48 @@ def eval_mode(model: torch.nn.Module) -> Iterator[None]:
             yield
     finally:
         model.train(was_training)
+
+
+def rng_state(device: torch.device | None = None) -> dict[str, Any]:
+    """States of Python's, NumPy's global and torch's CPU generators, and of ``device``'s if it is a GPU.
+
+    In a DDP job every rank captures its own (its GPU's generator included); the checkpoint keeps
+    one per rank.
+    """
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if device is not None and device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def restore_rng_state(state: dict[str, Any], device: torch.device | None = None) -> None:
+    """Restore the generator states captured by ``rng_state`` (the GPU one onto ``device``).
+
+    Checkpoints of earlier versions hold every GPU's state (a list); those are restored when the
+    same number of GPUs is visible.
+    """
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    cuda = state.get("cuda")
+    if isinstance(cuda, torch.Tensor) and device is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(cuda, device)
+    elif isinstance(cuda, list) and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's global and torch's generators."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rank_seed(seed: int, rank: int, epoch: int = 0) -> int:
+    """A seed of its own for every (seed, rank, epoch): DDP ranks draw different dropout masks and
+    adversarial starts, reproducibly."""
+    return int(np.random.SeedSequence([int(seed), int(rank), int(epoch)]).generate_state(1)[0])

@@ -1,10 +1,9 @@
-"""Augmentations: the reference AugMix ops, AugmentAndMix, training views and the baselines."""
+"""Augmentations: the reference AugMix ops, AugmentAndMix, training views, the baselines, and the
+training plans (views + objective) that ``augmentation`` configs build."""
 
+from ..data.constants import CIFAR_MEAN, CIFAR_STD, IMAGENET_MEAN, IMAGENET_STD
+from ..data.spatial import RandomCropFlip, RandomResizedCropFlip
 from .augmix import (
-    CIFAR_MEAN,
-    CIFAR_STD,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
     AugMix,
     AugMixDraw,
     ChainStep,
@@ -12,7 +11,6 @@ from .augmix import (
 )
 from .batched import BatchedAugMix, BatchedDraw
 from .ops import ALL_OPS, AUGMIX_OPS, apply_op
-from .spatial import RandomCropFlip, RandomResizedCropFlip
 from .views import AugMixViews, PerSampleRandomDataset, StandardViews, sample_rng
 
 __all__ = [

@@ -21,16 +21,13 @@ import torch
 from PIL import Image
 from torch.utils.data import get_worker_info
 
-from ..errors import UserError
+from ..data.constants import CIFAR_MEAN, CIFAR_STD
+from ..schema import check
 from .ops import ALL_OPS, AUGMIX_OPS, OpSpec, apply_op, get_op
 
 #: A modern NumPy generator, or a legacy ``RandomState`` (to replay the reference's global stream).
 RandomSource = np.random.Generator | np.random.RandomState
 
-CIFAR_MEAN: tuple[float, float, float] = (0.5, 0.5, 0.5)
-CIFAR_STD: tuple[float, float, float] = (0.5, 0.5, 0.5)
-IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
-IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
 
 def to_normalized_tensor(
@@ -93,13 +90,10 @@ class AugMixDraw:
 
 
 def check_chain_options(severity: float, depth: int, fill: int) -> None:
-    """Refuse op-chain settings outside their ranges (a ``UserError`` naming the accepted ones)."""
-    if not 0.1 < severity <= 10:
-        raise UserError(f"augmentation.severity={severity} is out of range; accepted: (0.1, 10]")
-    if depth == 0 or depth < -1:
-        raise UserError(f"augmentation.depth={depth} is invalid; accepted: -1 (random 1-3) or >= 1")
-    if not 0 <= fill <= 255:
-        raise UserError(f"augmentation.fill={fill} is invalid; accepted: 0-255")
+    """Refuse op-chain settings outside their ranges (the schema's rules, a ``UserError``)."""
+    check("augmentation.severity", severity)
+    check("augmentation.depth", depth)
+    check("augmentation.fill", fill)
 
 
 def draw_chain(
@@ -156,10 +150,8 @@ class AugMix:
         seed: int | None = None,
     ) -> None:
         check_chain_options(severity, depth, fill)
-        if width < 1:
-            raise UserError(f"augmentation.width={width} is invalid; accepted: an integer >= 1")
-        if alpha <= 0:
-            raise UserError(f"augmentation.alpha={alpha} is invalid; accepted: a number > 0")
+        check("augmentation.width", width)
+        check("augmentation.alpha", alpha)
         self.severity = float(severity)
         self.width = int(width)
         self.depth = int(depth)

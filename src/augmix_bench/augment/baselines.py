@@ -18,6 +18,7 @@ from torchvision.transforms import AutoAugment, AutoAugmentPolicy, Interpolation
 from torchvision.transforms.autoaugment import _apply_op
 
 from ..errors import UserError
+from ..schema import check
 
 
 class Cutout:
@@ -30,10 +31,8 @@ class Cutout:
     """
 
     def __init__(self, length: int = 16, holes: int = 1) -> None:
-        if length < 1:
-            raise UserError(f"augmentation.length={length} is invalid; accepted: an integer >= 1")
-        if holes < 0:
-            raise UserError(f"augmentation.holes={holes} is invalid; accepted: an integer >= 0")
+        check("augmentation.length", length)
+        check("augmentation.holes", holes)
         self.length = int(length)
         self.holes = int(holes)
 

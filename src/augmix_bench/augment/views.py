@@ -16,10 +16,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-#: A random transform of a PIL image drawing from the sample's generator (flip/crop, AutoAugment).
-ImageTransform = Callable[[Image.Image, np.random.Generator], Image.Image]
-#: The standard flip/crop: an ``ImageTransform``.
-SpatialTransform = ImageTransform
+from ..data.spatial import ImageTransform, SpatialTransform
+
 #: A random transform of a normalized image tensor drawing from the sample's generator (Cutout).
 TensorTransform = Callable[[torch.Tensor, np.random.Generator], torch.Tensor]
 #: Makes one AugMix view of a PIL image from the sample's generator (``AugMix``).

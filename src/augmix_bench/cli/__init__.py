@@ -60,7 +60,7 @@ def _load(program: str, config_name: str | None) -> Callable[[], None]:
     """
     try:
         if config_name is None:
-            from ..report.command import main
+            from ..commands.report import main
 
             def command() -> None:
                 raise SystemExit(main())

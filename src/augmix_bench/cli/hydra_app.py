@@ -16,15 +16,15 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from ..allocator import keep_freed_memory
+from ..commands.tasks import TASKS
 from ..config.paths import check_group_choices, config_dir
-from ..config.preflight import preflight
+from ..config.preflight import open_run_keys, preflight
 from ..config.validate import validate_config
-from ..distributed.launch import is_secondary_launched_rank, secondary_rank_overrides
+from ..distributed.environment import is_secondary_launched_rank, secondary_rank_overrides
 from ..errors import Interrupted, UserError
 from ..files import os_error_line
-from ..run_records import LOG_NAME, RunRecord, append_log_line, refuse_in, remove_unused_sweep
-from .tasks import TASKS
+from .allocator import keep_freed_memory
+from .run_records import LOG_NAME, RunRecord, append_log_line, refuse_in, remove_unused_sweep
 
 
 def run_hydra(program: str, config_name: str) -> None:
@@ -33,8 +33,6 @@ def run_hydra(program: str, config_name: str) -> None:
     ``KeyboardInterrupt`` before the training task started undoes what Hydra wrote, then propagates."""
     keep_freed_memory()
     if config_name == "eval":
-        from ..evaluation.checkpoint import open_run_keys
-
         sys.argv[1:] = open_run_keys(sys.argv[1:])
     try:
         check_group_choices(config_name, sys.argv[1:])

@@ -1,7 +1,9 @@
 """Checking a command line against the composed config before Hydra runs (and makes a run directory).
 
 The config is composed with Hydra's compose API from the same overrides, and every value is
-checked against the schema (``config/validate.py``). When Hydra refuses the overrides (an unknown
+checked against the schema (``config/validate.py``): first the torch-free static checks, and only
+when they pass the ``_target_`` imports; the run folder's name (which may derive a model's name
+from its builder) is resolved last. When Hydra refuses the overrides (an unknown
 key) or they form a sweep (``-m``), the config is composed from the config-group choices alone and
 overridden keys that it lacks are refused with the closest existing key. A sweep's values are
 checked job by job when each job starts.
@@ -10,6 +12,7 @@ checked job by job when each job starts.
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +23,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from ..files import check_folder
 from .paths import config_dir, config_groups, user_config_dirs
-from .validate import check_override_keys, validate_config
+from .validate import check_override_keys, validate_static, validate_targets
 
 #: Hydra flags followed by a value.
 VALUE_FLAGS: frozenset[str] = frozenset(
@@ -54,24 +57,29 @@ def split_arguments(arguments: Sequence[str]) -> tuple[list[str], set[str]]:
     return overrides, flags
 
 
-def _compose(
-    config_name: str, overrides: list[str], extra_dirs: list[Path], sweep: bool = False
-) -> tuple[DictConfig, str | None] | None:
-    """The composed config (without Hydra's node) and the folder Hydra will make for the run or the
-    sweep (None where it makes none); None if Hydra itself refuses the overrides."""
+def _compose(config_name: str, overrides: list[str], extra_dirs: list[Path]) -> tuple[DictConfig, DictConfig] | None:
+    """The composed config without Hydra's node, and with it (to name the run folder later); None
+    if Hydra itself refuses the overrides."""
     search = [f"hydra.searchpath=[{','.join(f'file://{d.resolve()}' for d in extra_dirs)}]"] if extra_dirs else []
     try:
         with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3", job_name=config_name):
-            cfg = compose(config_name=config_name, overrides=[*overrides, *search], return_hydra_config=True)
-        folder = None
-        if cfg.hydra.output_subdir is not None:
-            with contextlib.suppress(OmegaConfBaseException):  # e.g. a name from a missing _target_: validation says so
-                folder = str(cfg.hydra.sweep.dir if sweep else cfg.hydra.run.dir)
+            full = compose(config_name=config_name, overrides=[*overrides, *search], return_hydra_config=True)
+        cfg = copy.deepcopy(full)
         with open_dict(cfg):
             del cfg["hydra"]
-        return cfg, folder
+        return cfg, full
     except (HydraException, OmegaConfBaseException, ValueError):
         return None
+
+
+def _folder(full: DictConfig, sweep: bool) -> str | None:
+    """The folder Hydra will make for the run or the sweep (None where it makes none, or where its
+    name does not resolve: validation has said why)."""
+    if full.hydra.output_subdir is None:
+        return None
+    with contextlib.suppress(OmegaConfBaseException, ValueError):
+        return str(full.hydra.sweep.dir if sweep else full.hydra.run.dir)
+    return None
 
 
 def preflight(config_name: str, arguments: Sequence[str]) -> None:
@@ -100,17 +108,18 @@ def preflight(config_name: str, arguments: Sequence[str]) -> None:
     sweep = bool(flags & {"-m", "--multirun"})
     composed = None if sweep else _compose(config_name, [*choices, *values], extra)
     if composed is not None:
-        full, run_folder = composed
-        check_override_keys(full, values, open_nodes)
+        cfg, full = composed
+        check_override_keys(cfg, values, open_nodes)
         if not flags & SHOW_FLAGS:
-            validate_config(config_name, full)
-            _check_default_folder(run_folder, "hydra.run.dir", explicit_folder)
+            validate_static(config_name, cfg)
+            validate_targets(config_name, cfg)
+            _check_default_folder(_folder(full, sweep=False), "hydra.run.dir", explicit_folder)
         return
-    base = _compose(config_name, choices, extra, sweep)  # Hydra refused the overrides (or a sweep): find the key
+    base = _compose(config_name, choices, extra)  # Hydra refused the overrides (or a sweep): find the key
     if base is not None:
         check_override_keys(base[0], values, open_nodes)
         if sweep and not flags & SHOW_FLAGS:
-            _check_default_folder(base[1], "hydra.sweep.dir", explicit_folder)
+            _check_default_folder(_folder(base[1], sweep=True), "hydra.sweep.dir", explicit_folder)
 
 
 def _check_default_folder(folder: str | None, key: str, explicit: bool) -> None:
@@ -118,3 +127,17 @@ def _check_default_folder(folder: str | None, key: str, explicit: bool) -> None:
     made; a folder given on the command line was checked already."""
     if folder is not None and not explicit:
         check_folder(Path.cwd() / folder, key)
+
+
+#: Config nodes whose keys a native checkpoint defines; the eval config cannot list them in advance.
+RUN_NODES: tuple[str, ...] = ("dataset.", "model.")
+
+
+def open_run_keys(arguments: Sequence[str]) -> list[str]:
+    """Command-line arguments with ``dataset.*`` / ``model.*`` overrides turned into ``++`` ones.
+
+    The eval config knows only ``dataset.root`` and ``dataset.download`` until a checkpoint is
+    read, so ``dataset.image_size=...`` or ``dataset.corruptions_url=...`` would be refused as
+    unknown keys; ``++`` adds or overrides them, and the checkpoint's config decides what they mean.
+    """
+    return [f"++{a}" if a.startswith(RUN_NODES) and "=" in a else a for a in arguments]

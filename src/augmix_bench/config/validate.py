@@ -1,11 +1,17 @@
 """The one check of a composed config, before any data is read or any file is written.
 
-A schema gives the type and range of every key the tool reads itself (``trainer.*``, ``optim.*``,
-``eval.*``, ``seed``, ``resume``, the eval and download commands' keys). The options of a
-``model``, ``dataset`` or ``augmentation`` are typed by the annotations of what their ``_target_``
-builds (for augmentation builders that pass ``**options`` on, by the constructor they pass them
-to), with the ranges below. Overridden keys that the config does not have are refused with the
-closest existing key.
+Two phases, in this order:
+
+1. static (torch-free, well under a second): every key the tool reads itself and every option of
+   the package's own components is checked against the schema (``augmix_bench/schema.py``, the
+   rules the constructors apply too), plus checks that need no import (the batch splits across
+   ranks, ``dataset.root`` is no file);
+2. targets: each component's ``_target_`` is imported (PyTorch with it) and its options are typed
+   by the annotations of what it builds (for augmentation builders that pass ``**options`` on, by
+   the constructor they pass them to); a wrong path or an option the target does not take is
+   refused; the device must exist.
+
+Overridden keys that the config does not have are refused with the closest existing key.
 """
 
 from __future__ import annotations
@@ -15,205 +21,14 @@ import inspect
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from ..data.benchmark import PARTS
 from ..errors import UserError
-from .targets import import_target
-
-
-@dataclass(frozen=True)
-class Rule:
-    """The type (``int``, ``float``, ``bool``, ``str``, ``list``, ``dict`` or ``any``) and range of one key."""
-
-    kind: str
-    minimum: float | None = None
-    maximum: float | None = None
-    exclusive: bool = False  # the minimum itself is refused
-    choices: tuple[str, ...] = ()
-    nullable: bool = False
-    items: Rule | None = None  # the rule of every element of a list
-
-    def accepted(self) -> str:
-        """What this rule accepts, in words."""
-        if self.choices:
-            text = "one of " + ", ".join(self.choices)
-        elif self.kind == "list":
-            text = "a list" + (f" whose items are each {self.items.accepted()}" if self.items else "")
-        else:
-            text = {
-                "int": "an integer",
-                "float": "a number",
-                "bool": "true or false",
-                "str": "a string",
-                "dict": "a mapping",
-                "any": "anything",
-            }[self.kind]
-            if self.minimum is not None and self.maximum is not None:
-                text += f" in [{_number(self.minimum)}, {_number(self.maximum)}]"
-            elif self.minimum is not None:
-                text += f" {'>' if self.exclusive else '>='} {_number(self.minimum)}"
-        return f"null or {text}" if self.nullable else text
-
-    def fits(self, value: Any) -> bool:
-        """Whether ``value`` has this rule's type and lies in its range."""
-        if value is None:
-            return self.nullable
-        if self.kind == "list":
-            return isinstance(value, (list, tuple)) and (
-                self.items is None or all(self.items.fits(v) for v in value)
-            )
-        if self.kind == "any":
-            return True
-        if not isinstance(value, _TYPES[self.kind]) or (self.kind in ("int", "float") and isinstance(value, bool)):
-            return False
-        if self.choices:
-            return value in self.choices
-        if self.minimum is not None and (value < self.minimum or (self.exclusive and value == self.minimum)):
-            return False
-        return self.maximum is None or value <= self.maximum
-
-
-_TYPES: dict[str, type | tuple[type, ...]] = {
-    "int": int, "float": (int, float), "bool": bool, "str": str, "dict": dict,
-}
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
-def _choice(*choices: str, nullable: bool = False) -> Rule:
-    return Rule("str", choices=choices, nullable=nullable)
-
-
-def _trainer_rules() -> dict[str, Rule]:
-    from ..runtime import ACCELERATORS, PRECISIONS
-    from ..training.batches import DATA_PIPELINES
-    from ..training.run_logger import LOGGERS
-
-    return {
-        "trainer.epochs": Rule("int", minimum=1),
-        "trainer.batch_size": Rule("int", minimum=1),
-        "trainer.eval_batch_size": Rule("int", minimum=1),
-        "trainer.num_workers": Rule("int", minimum=0),
-        "trainer.data_pipeline": _choice(*DATA_PIPELINES),
-        "trainer.accelerator": _choice(*ACCELERATORS),
-        "trainer.devices": Rule("int", minimum=1),
-        "trainer.precision": _choice(*PRECISIONS),
-        "trainer.channels_last": Rule("bool"),
-        "trainer.eval_every": Rule("int", minimum=0),
-        "trainer.progress": Rule("bool"),
-        "trainer.sync_batchnorm": Rule("bool"),
-        "trainer.compile": Rule("bool"),
-        "trainer.compile_backend": Rule("str"),
-        "trainer.tf32": Rule("bool"),
-        "trainer.logger": _choice(*LOGGERS),
-        "trainer.collective_timeout_min": Rule("float", minimum=0, exclusive=True),
-        "eval.suites": Rule("list", items=_choice(*PARTS)),
-        "eval.limit": Rule("int", minimum=1, nullable=True),
-        "dataset.root": Rule("str"),
-        "dataset.download": Rule("bool"),
-    }
-
-
-def _train_rules() -> dict[str, Rule]:
-    from ..training.schedule import SCHEDULES
-
-    return {
-        **_trainer_rules(),
-        "seed": Rule("int", minimum=0),
-        "resume": Rule("bool"),
-        "optim.name": _choice("sgd"),
-        "optim.lr": Rule("float", minimum=0, exclusive=True),
-        "optim.momentum": Rule("float", minimum=0, maximum=1),
-        "optim.nesterov": Rule("bool"),
-        "optim.weight_decay": Rule("float", minimum=0),
-        "optim.schedule": _choice(*SCHEDULES),
-        "optim.min_lr": Rule("float", minimum=0),
-        "optim.milestones": Rule("list", items=Rule("int", minimum=1)),
-        "optim.gamma": Rule("float", minimum=0, exclusive=True),
-        "optim.warmup_epochs": Rule("int", minimum=0),
-        "optim.lr_reference_batch": Rule("int", minimum=1, nullable=True),
-    }
-
-
-def _eval_rules() -> dict[str, Rule]:
-    from ..evaluation.checkpoint import CHECKPOINT_FORMATS
-
-    return {
-        **_trainer_rules(),
-        "checkpoint": Rule("str"),
-        "checkpoint_format": _choice(*CHECKPOINT_FORMATS),
-        "output": Rule("str", nullable=True),
-    }
-
-
-def _download_rules() -> dict[str, Rule]:
-    return {
-        "parts": Rule("list", items=_choice(*PARTS)),
-        "progress": Rule("bool"),
-        "dataset.root": Rule("str"),
-        "dataset.download": Rule("bool"),
-    }
-
-
-def _corrupt_rules() -> dict[str, Rule]:
-    from ..corrupt.parameters import TABLES
-    from ..corrupt.registry import ALL_CORRUPTIONS
-    from ..data.names import SEVERITIES
-
-    return {
-        "output": Rule("str", nullable=True),
-        "seed": Rule("int", minimum=0),
-        "progress": Rule("bool"),
-        "corrupt.workers": Rule("int", minimum=1, nullable=True),
-        "corrupt.parameters": _choice(*TABLES, nullable=True),
-        "corrupt.corruptions": Rule("list", items=_choice(*ALL_CORRUPTIONS), nullable=True),
-        "corrupt.severities": Rule("list", items=Rule("int", minimum=min(SEVERITIES), maximum=max(SEVERITIES))),
-        "corrupt.chunk_size": Rule("int", minimum=1),
-        "dataset.root": Rule("str"),
-        "dataset.download": Rule("bool"),
-    }
-
-
-#: The schema of each command's own keys.
-SCHEMAS: dict[str, Callable[[], dict[str, Rule]]] = {
-    "train": _train_rules, "eval": _eval_rules, "download": _download_rules, "corrupt": _corrupt_rules,
-}
-
-#: Ranges of component options whose annotation gives only the type.
-COMPONENT_RANGES: dict[str, Rule] = {
-    "augmentation.severity": Rule("float", minimum=0, exclusive=True),
-    "augmentation.width": Rule("int", minimum=1),
-    "augmentation.depth": Rule("int", minimum=-1),
-    "augmentation.alpha": Rule("float", minimum=0, exclusive=True),
-    "augmentation.fill": Rule("int", minimum=0, maximum=255),
-    "augmentation.jsd_lambda": Rule("float", minimum=0),
-    "augmentation.length": Rule("int", minimum=1),
-    "augmentation.holes": Rule("int", minimum=1),
-    "augmentation.probability": Rule("float", minimum=0, maximum=1),
-    "augmentation.epsilon": Rule("float", minimum=0),
-    "augmentation.step_size": Rule("float", minimum=0),
-    "augmentation.steps": Rule("int", minimum=1),
-    "model.depth": Rule("int", minimum=1),
-    "model.widen_factor": Rule("int", minimum=1),
-    "model.dropout": Rule("float", minimum=0, maximum=1),
-    "model.growth_rate": Rule("int", minimum=1),
-    "model.cardinality": Rule("int", minimum=1),
-    "model.base_width": Rule("int", minimum=1),
-    "dataset.crop_padding": Rule("int", minimum=0),
-    "dataset.image_size": Rule("int", minimum=1),
-    "dataset.resize_size": Rule("int", minimum=1),
-    "dataset.train_size": Rule("int", minimum=1),
-    "dataset.test_size": Rule("int", minimum=1),
-    "dataset.seed": Rule("int", minimum=0),
-    "dataset.crop_fraction": Rule("float", minimum=0, maximum=1, exclusive=True),
-}
+from ..schema import COMPONENT_RULES, SCHEMAS, Rule, refusal
+from .targets import DATASET_TOOL_KEYS, check_component, import_target, locate
 
 #: What to pass for a required key (``???`` in the config), where its type alone says too little.
 REQUIRED_HINTS: dict[str, str] = {"checkpoint": "a checkpoint file, e.g. results/runs/<run>/checkpoints/last.pt"}
@@ -256,11 +71,11 @@ def rule_from_annotation(annotation: Any) -> Rule:
 
 def _option_constructor(builder: Callable[..., Any]) -> Callable[..., Any] | None:
     """The constructor an augmentation builder passes its ``**options`` to."""
+    from ..augment import plans
     from ..augment.augmix import AugMix
     from ..augment.baselines import Cutout, RestrictedAutoAugment
+    from ..augment.objectives import AdversarialTraining, CutMix, Mixup
     from ..augment.transforms import RandomChain
-    from ..training import plans
-    from ..training.objectives import AdversarialTraining, CutMix, Mixup
 
     return {
         plans.augmix: AugMix.__init__,
@@ -274,7 +89,8 @@ def _option_constructor(builder: Callable[..., Any]) -> Callable[..., Any] | Non
 
 
 def component_rules(node: str, options: Mapping[str, Any]) -> dict[str, Rule]:
-    """Rules of a component's options, from the annotations of what its ``_target_`` builds."""
+    """Rules of a component's options, from the annotations of what its ``_target_`` builds
+    (imports the target), with the schema's ranges where the annotation gives only the type."""
     target = options.get("_target_")
     if not isinstance(target, str):
         return {}
@@ -287,35 +103,21 @@ def component_rules(node: str, options: Mapping[str, Any]) -> dict[str, Rule]:
         hints: dict[str, Any] = {}
         for fn in reversed(functions):
             hints.update(typing.get_type_hints(fn))
-            hints.update(
-                {n: p.annotation for n, p in inspect.signature(fn).parameters.items() if n not in hints}
-            )
-    except Exception:  # noqa: BLE001 - an unimportable target is reported when it is built
+            hints.update({n: p.annotation for n, p in inspect.signature(fn).parameters.items() if n not in hints})
+    except Exception:  # noqa: BLE001 - an unimportable target is reported by _check_targets
         return {}
     rules = {}
     for key in options:
         if key in ("_target_", "name") or key not in hints:
             continue
         rule = rule_from_annotation(hints[key])
-        ranged = COMPONENT_RANGES.get(f"{node}.{key}")
+        ranged = COMPONENT_RULES.get(f"{node}.{key}")
         if ranged is not None and rule.kind in ("int", "float", "any"):
             rule = Rule(
                 ranged.kind if rule.kind == "any" else rule.kind, ranged.minimum, ranged.maximum,
-                ranged.exclusive, nullable=rule.nullable,
+                ranged.exclusive, nullable=rule.nullable, forbidden=ranged.forbidden, text=ranged.text,
             )
         rules[f"{node}.{key}"] = rule
-    return rules
-
-
-def config_rules(command: str, cfg: DictConfig) -> dict[str, Rule]:
-    """Every rule that applies to a composed config of ``command`` (train, eval or download)."""
-    rules = SCHEMAS[command]()
-    for node in COMPONENTS:
-        options = OmegaConf.select(cfg, node)
-        if isinstance(options, DictConfig):
-            component = {k: v for k, v in component_rules(node, _plain(options)).items() if k not in rules}
-            rules.update(component)
-    rules.update({f"{node}.{key}": Rule("str") for node in COMPONENTS for key in ("name", "_target_")})
     return rules
 
 
@@ -325,14 +127,18 @@ def _plain(node: Any) -> Any:
     return node
 
 
-def validate_config(command: str, cfg: DictConfig) -> None:
-    """Refuse the first key of a composed config whose value breaks its rule, in one line."""
-    for node in COMPONENTS:  # first: a component's name may be derived from its target
-        options = OmegaConf.select(cfg, node)
-        if isinstance(options, DictConfig) and "_target_" in options.keys() and OmegaConf.is_missing(options, "_target_"):
-            key = f"{node}._target_"
-            raise UserError(f"{key} is required; pass {key}=<{REQUIRED_HINTS.get(key, 'a dotted path to a class or function')}>")
-    rules = config_rules(command, cfg)
+def _own_component(cfg: DictConfig, node: str) -> bool:
+    """Whether ``node`` (model, dataset, augmentation) builds one of the package's own components,
+    whose options the schema declares (an outside target's options are typed by its annotations)."""
+    options = OmegaConf.select(cfg, node)
+    if not isinstance(options, DictConfig) or "_target_" not in options.keys() or OmegaConf.is_missing(options, "_target_"):
+        return False
+    target = options._get_node("_target_")._value()  # noqa: SLF001 - the literal, unresolved
+    return isinstance(target, str) and target.startswith("augmix_bench.")
+
+
+def _check_rules(cfg: DictConfig, rules: Mapping[str, Rule]) -> None:
+    """Refuse the first key of ``cfg`` whose value breaks its rule in ``rules``, in one line."""
     for key, rule in rules.items():
         parent_key, _, leaf = key.rpartition(".")
         parent = OmegaConf.select(cfg, parent_key) if parent_key else cfg
@@ -342,20 +148,40 @@ def validate_config(command: str, cfg: DictConfig) -> None:
             raise UserError(f"{key} is required; pass {key}=<{REQUIRED_HINTS.get(key, rule.accepted())}>")
         value = _plain(parent[leaf])
         if not rule.fits(value):
-            accepted = f"choose from: {', '.join(rule.choices)}" if rule.choices else f"accepted: {rule.accepted()}"
-            raise UserError(f"{key}={_show(value)} is invalid; {accepted}")
-    _check_together(command, cfg)
-    _check_targets(cfg)
+            raise UserError(refusal(key, value, rule))
+
+
+def validate_static(command: str, cfg: DictConfig) -> None:
+    """The torch-free phase: the schema's rules and the checks that import nothing."""
+    for node in COMPONENTS:
+        options = OmegaConf.select(cfg, node)
+        if isinstance(options, DictConfig) and "_target_" in options.keys() and OmegaConf.is_missing(options, "_target_"):
+            key = f"{node}._target_"
+            raise UserError(f"{key} is required; pass {key}=<{REQUIRED_HINTS.get(key, 'a dotted path to a class or function')}>")
+    own = {k: r for k, r in COMPONENT_RULES.items() if _own_component(cfg, k.split(".", 1)[0])}
+    _check_rules(cfg, {**SCHEMAS[command], **own})
+    if command == "train":
+        devices, batch = int(cfg.trainer.devices), int(cfg.trainer.batch_size)
+        if batch < devices or batch % devices != 0:
+            raise UserError(
+                f"trainer.batch_size={batch} does not split evenly across {devices} ranks; "
+                f"accepted: a multiple of trainer.devices ({devices})"
+            )
     root = OmegaConf.select(cfg, "dataset.root")
     if isinstance(root, str) and Path(root).expanduser().exists() and not Path(root).expanduser().is_dir():
         raise UserError(f"dataset.root={root} is a file; accepted: a folder (created when missing)")
 
 
-def _check_targets(cfg: DictConfig) -> None:
-    """Every component's ``_target_`` (nested ones too) imports and takes the options given,
-    before any data is read."""
-    from .build import DATASET_TOOL_KEYS, check_component, locate
-
+def validate_targets(command: str, cfg: DictConfig) -> None:
+    """The phase that imports: every component's ``_target_`` (nested ones too) imports and takes
+    the options given, typed by its annotations; the names resolve to strings; the device exists."""
+    rules: dict[str, Rule] = {}
+    for node in COMPONENTS:
+        options = OmegaConf.select(cfg, node)
+        if isinstance(options, DictConfig):
+            rules.update({k: v for k, v in component_rules(node, _plain(options)).items() if k not in SCHEMAS[command]})
+    rules.update({f"{node}.{key}": Rule("str") for node in COMPONENTS for key in ("name", "_target_")})
+    _check_rules(cfg, rules)
     for node in COMPONENTS:
         options = OmegaConf.select(cfg, node)
         if isinstance(options, DictConfig) and isinstance(options.get("_target_"), str):
@@ -364,28 +190,16 @@ def _check_targets(cfg: DictConfig) -> None:
             for key, value in plain.items():
                 if isinstance(value, dict) and isinstance(value.get("_target_"), str):
                     locate(f"{node}.{key}", value["_target_"])
-
-
-def _check_together(command: str, cfg: DictConfig) -> None:
-    """Checks that involve several keys or the machine: the device exists, the batch splits evenly."""
-    from ..runtime import resolve_device
-
     if command in ("train", "eval"):
+        from ..runtime import resolve_device
+
         resolve_device(cfg.trainer.accelerator)
-    if command == "train":
-        from ..training.loop import per_rank_batch
-
-        per_rank_batch(int(cfg.trainer.batch_size), int(cfg.trainer.devices), "trainer.batch_size")
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return repr(value)
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value)
+def validate_config(command: str, cfg: DictConfig) -> None:
+    """Both phases: refuse the first bad value of a composed config of ``command``, in one line."""
+    validate_static(command, cfg)
+    validate_targets(command, cfg)
 
 
 def config_keys(cfg: DictConfig) -> Iterator[str]:

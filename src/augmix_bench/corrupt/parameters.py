@@ -12,8 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from ..schema import CORRUPTION_TABLES
+
 #: Names of the parameter tables.
-TABLES: tuple[str, ...] = ("cifar", "imagenet")
+TABLES: tuple[str, ...] = CORRUPTION_TABLES
 
 #: Largest image side that gets the CIFAR table when no table is asked for.
 CIFAR_TABLE_MAX_SIDE = 64

@@ -6,15 +6,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..data.names import CORRUPTIONS, EXTRA_CORRUPTIONS
+from ..schema import ALL_CORRUPTIONS
 from . import blur, digital, noise, weather
 from .parameters import CorruptionSetting
 
 #: A corruption: uint8 images (B, S, S, 3), setting, one generator per image -> uint8 images.
 Corruption = Callable[[np.ndarray, CorruptionSetting, Sequence[np.random.Generator]], np.ndarray]
-
-#: Every corruption the generator knows, in the benchmark's order (15 + 4 extra).
-ALL_CORRUPTIONS: tuple[str, ...] = CORRUPTIONS + EXTRA_CORRUPTIONS
 
 #: The corruptions that draw no random numbers.
 DETERMINISTIC: frozenset[str] = frozenset(

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 from torchvision import transforms
 
-from ..data.image_folders import IMAGE_SUFFIXES, class_folders, load_rgb, scan_files
+from ..data.image_files import IMAGE_SUFFIXES, class_folders, load_rgb, scan_files
 from ..errors import UserError
 
 

@@ -1,32 +1,29 @@
 """Datasets: clean splits, corrupted (-C) and perturbed (-P) benchmark sets, verified downloads and
-the benchmark classes that dataset configs name with ``_target_``."""
+the benchmark classes that dataset configs name with ``_target_``.
 
-from .benchmark import PARTS, Benchmark, PerturbedSequences
-from .cifar import CifarBenchmark
-from .image_folder import ImageFolderBenchmark
-from .imagenet import ImageNetBenchmark
-from .names import (
-    CIFAR_PERTURBATIONS,
-    CORRUPTIONS,
-    EXTRA_CORRUPTIONS,
-    IMAGENET_PERTURBATIONS,
-    NOISE_PERTURBATIONS,
-    SEVERITIES,
-)
-from .synthetic import SyntheticCifarBenchmark
+The names load lazily: importing ``augmix_bench.data.names`` or ``.sources`` stays torch-free.
+"""
 
-__all__ = [
-    "CIFAR_PERTURBATIONS",
-    "CORRUPTIONS",
-    "EXTRA_CORRUPTIONS",
-    "IMAGENET_PERTURBATIONS",
-    "NOISE_PERTURBATIONS",
-    "PARTS",
-    "SEVERITIES",
-    "Benchmark",
-    "CifarBenchmark",
-    "ImageFolderBenchmark",
-    "ImageNetBenchmark",
-    "PerturbedSequences",
-    "SyntheticCifarBenchmark",
-]
+from ..lazy import lazy_exports
+
+_EXPORTS = {
+    "PARTS": ".benchmark",
+    "Benchmark": ".benchmark",
+    "PerturbedSequences": ".benchmark",
+    "CifarBenchmark": ".cifar",
+    "ImageFolderBenchmark": ".image_folder",
+    "ImageNetBenchmark": ".imagenet",
+    "SyntheticCifarBenchmark": ".synthetic",
+    "CIFAR_PERTURBATIONS": ".names",
+    "CORRUPTIONS": ".names",
+    "EXTRA_CORRUPTIONS": ".names",
+    "IMAGENET_PERTURBATIONS": ".names",
+    "NOISE_PERTURBATIONS": ".names",
+    "SEVERITIES": ".names",
+    "CIFAR_MEAN": ".constants",
+    "CIFAR_STD": ".constants",
+    "IMAGENET_MEAN": ".constants",
+    "IMAGENET_STD": ".constants",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

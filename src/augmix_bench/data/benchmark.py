@@ -9,12 +9,14 @@ from pathlib import Path
 
 from torch.utils.data import Dataset
 
-from ..augment.views import SpatialTransform
 from ..errors import UserError
+from ..schema import SUITES
 from .names import CORRUPTIONS
+from .spatial import SpatialTransform
 
 #: The parts of a benchmark that can be required and downloaded.
-PARTS: tuple[str, ...] = ("clean", "corruptions", "perturbations")
+#: The parts of a benchmark's data (the evaluation suites' sets).
+PARTS: tuple[str, ...] = SUITES
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,12 @@ from pathlib import Path
 import numpy as np
 from torch.utils.data import Dataset
 
-from ..augment.augmix import CIFAR_MEAN, CIFAR_STD
-from ..augment.spatial import RandomCropFlip
-from ..augment.views import SpatialTransform
 from ..errors import UserError
+from .constants import CIFAR_MEAN, CIFAR_STD
+from .spatial import RandomCropFlip, SpatialTransform
 from .arrays import ArrayImageDataset, ArrayTensorDataset
 from .benchmark import Benchmark, PerturbedSequences
-from .cifar_files import CIFAR_LAYOUTS, cifar_folder, cifar_present, read_cifar
+from .cifar_pickles import CIFAR_LAYOUTS, cifar_folder, cifar_present, read_cifar
 from .corrupted_arrays import check_corrupted_folder, read_corruption
 from .download import install_archive
 from .names import CIFAR_PERTURBATIONS

@@ -21,12 +21,11 @@ from pathlib import Path
 from torch.utils.data import Dataset
 from torchvision import transforms
 
-from ..augment.augmix import IMAGENET_MEAN, IMAGENET_STD
-from ..augment.spatial import RandomCropFlip, RandomResizedCropFlip
-from ..augment.views import SpatialTransform
 from ..errors import UserError
+from .constants import IMAGENET_MEAN, IMAGENET_STD
+from .spatial import RandomCropFlip, RandomResizedCropFlip, SpatialTransform
 from .benchmark import Benchmark
-from .image_folders import IMAGE_SUFFIXES, FolderClasses, ImageFileDataset, scan_files
+from .image_files import IMAGE_SUFFIXES, FolderClasses, ImageFileDataset, scan_files
 from .names import SEVERITIES
 
 #: Accepted values of ``train_crop``.

@@ -21,13 +21,12 @@ from pathlib import Path
 from torch.utils.data import Dataset
 from torchvision import transforms
 
-from ..augment.augmix import IMAGENET_MEAN, IMAGENET_STD
-from ..augment.spatial import RandomResizedCropFlip
-from ..augment.views import SpatialTransform
 from ..errors import UserError
+from .constants import IMAGENET_MEAN, IMAGENET_STD
+from .spatial import RandomResizedCropFlip, SpatialTransform
 from .benchmark import Benchmark, PerturbedSequences
 from .download import install_archive
-from .image_folders import IMAGE_SUFFIXES, FolderClasses, ImageFileDataset, scan_files
+from .image_files import IMAGE_SUFFIXES, FolderClasses, ImageFileDataset, scan_files
 from .names import IMAGENET_PERTURBATIONS, SEVERITIES
 from .sources import (
     IMAGENET_CORRUPTED,

@@ -19,7 +19,7 @@ from PIL import Image, ImageFilter
 from ..files import atomic_directory
 from .benchmark import Benchmark
 from .cifar import CORRUPTED_FOLDERS, CifarBenchmark
-from .cifar_files import cifar_folder
+from .cifar_pickles import cifar_folder
 from .names import CORRUPTIONS, SEVERITIES
 
 log = logging.getLogger(__name__)

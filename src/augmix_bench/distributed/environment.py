@@ -144,3 +144,19 @@ def launched_rank(env: MutableMapping[str, str] | None = None) -> RankInfo | Non
         master_addr, master_port = srun_master_addr(env), rendezvous_port(env.get("SLURM_JOB_ID", "0"))
     export_rank(env, rank, master_addr, master_port)
     return rank
+
+
+def is_secondary_launched_rank() -> bool:
+    """Whether this process is a launcher-started rank other than 0 (it must not write files)."""
+    rank = launched_rank()
+    return rank is not None and rank.rank != 0
+
+
+def secondary_rank_overrides() -> list[str]:
+    """Hydra overrides that stop a secondary rank from creating its own run directory or log."""
+    return [
+        "hydra.run.dir=.",
+        "hydra.output_subdir=null",
+        "hydra/job_logging=disabled",
+        "hydra/hydra_logging=disabled",
+    ]

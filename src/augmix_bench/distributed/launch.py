@@ -1,8 +1,8 @@
 """Distributed training with PyTorch's own engine: process groups, DDP ranks and their launch.
 
-Three ways a training job runs:
+Two of the three ways a training job runs go through here (a one-process run, ``trainer.devices=1``,
+is run by the composition root directly):
 
-- one process (``trainer.devices=1``);
 - ``trainer.devices=N``: this tool starts N ranks with ``torch.distributed``'s elastic launcher
   (the engine behind ``torchrun``), NCCL on GPUs, gloo on the CPU;
 - already inside a distributed launch (``torchrun``, SLURM tasks started by Hydra's submitit
@@ -10,7 +10,9 @@ Three ways a training job runs:
   (``environment.launched_rank``).
 
 Rank 0 decides the run directory and writes every file; the other ranks learn the directory
-from it, so Hydra's per-process timestamps never split a run.
+from it, so Hydra's per-process timestamps never split a run. What a rank runs is a ``RankJob``
+that the composition root hands over (picklable, to reach spawned ranks): this package never sees
+a config.
 """
 
 from __future__ import annotations
@@ -20,38 +22,36 @@ import os
 import sys
 import uuid
 from datetime import timedelta
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import torch
 import torch.distributed as dist
-from omegaconf import DictConfig, OmegaConf
 
 from ..console import stop_on_signals
 from ..errors import Interrupted, UserError
-from ..runtime import cuda_device_index, resolve_device
+from ..runtime import Runtime, cuda_device_index, resolve_device
 from . import preemption
 from .collectives import broadcast_object
 from .environment import RankInfo, launched_rank
 from .preemption import Preempted, install_requeue_handler
 
+T = TypeVar("T")
+
 log = logging.getLogger(__name__)
 
 
-def is_secondary_launched_rank() -> bool:
-    """Whether this process is a launcher-started rank other than 0 (it must not write files)."""
-    rank = launched_rank()
-    return rank is not None and rank.rank != 0
+class RankJob(Protocol):
+    """What every rank of a job runs: its runtime for a rank, then the work in the run folder."""
 
+    collective_timeout_min: float
 
-def secondary_rank_overrides() -> list[str]:
-    """Hydra overrides that stop a secondary rank from creating its own run directory or log."""
-    return [
-        "hydra.run.dir=.",
-        "hydra.output_subdir=null",
-        "hydra/job_logging=disabled",
-        "hydra/hydra_logging=disabled",
-    ]
+    def runtime(self, rank: RankInfo | None) -> Runtime:
+        """The device and settings of ``rank`` (None: the only process)."""
+
+    def __call__(self, run_dir: Path, runtime: Runtime) -> dict[str, Any]:
+        """Run the job's work on this rank; the results."""
 
 
 def backend_for(device: torch.device) -> str:
@@ -85,20 +85,16 @@ def _configure_worker_logging(run_dir: Path, rank: int) -> None:
     )
 
 
-def _train_rank(config: dict[str, Any], run_dir: str, rank: RankInfo) -> dict[str, Any]:
-    """One rank of a job: join the group, train, leave. Returns the results or the error text."""
-    from ..config.build import make_runtime
-    from ..training.loop import run_training
-
-    cfg = OmegaConf.create(config)
+def _train_rank(job: RankJob, run_dir: str, rank: RankInfo) -> dict[str, Any]:
+    """One rank of a job: join the group, run the job, leave. Returns the results or the error text."""
     try:
-        runtime = make_runtime(cfg.trainer, rank.rank, rank.world_size, rank.local_rank, rank.local_world_size)
+        runtime = job.runtime(rank)
         if runtime.device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(rank.world_size, 1)))
-        init_process_group(runtime.device, cfg.trainer.collective_timeout_min)
+        init_process_group(runtime.device, job.collective_timeout_min)
         try:
             path = Path(broadcast_object(run_dir))
-            return {"results": run_training(cfg, path, runtime)}
+            return {"results": job(path, runtime)}
         finally:
             dist.destroy_process_group()
     except UserError as exc:
@@ -107,19 +103,19 @@ def _train_rank(config: dict[str, Any], run_dir: str, rank: RankInfo) -> dict[st
         return {"interrupted": {"epoch": exc.epoch, "run_dir": exc.run_dir, "resumable": exc.resumable}}
 
 
-def _spawned_rank(config: dict[str, Any], run_dir: str) -> dict[str, Any]:
+def _spawned_rank(job: RankJob, run_dir: str) -> dict[str, Any]:
     """Entry point of a rank started by ``trainer.devices=N`` (elastic launcher, spawn)."""
     rank = launched_rank()
     assert rank is not None, "the elastic launcher sets RANK, WORLD_SIZE, LOCAL_RANK and MASTER_*"
     _configure_worker_logging(Path(run_dir), rank.rank)
     stop_on_signals()  # Ctrl-C reaches every rank: each stops at its next batch
-    outcome = _train_rank(config, run_dir, rank)
+    outcome = _train_rank(job, run_dir, rank)
     if "interrupted" in outcome:  # the launcher is stopping the job and reads no outcome: leave now
         raise SystemExit(2)
     return outcome
 
 
-def spawn_ranks(config: dict[str, Any], run_dir: Path, devices: int) -> dict[str, Any]:
+def spawn_ranks(job: RankJob, run_dir: Path, devices: int) -> dict[str, Any]:
     """Start ``devices`` ranks on this machine with torch's elastic launcher; rank 0's outcome.
 
     On Ctrl-C or SIGTERM the launcher passes the signal on and waits for the ranks, which stop at
@@ -142,23 +138,20 @@ def spawn_ranks(config: dict[str, Any], run_dir: Path, devices: int) -> dict[str
         if name.startswith("torch.distributed.elastic"):
             logging.getLogger(name).setLevel(logging.ERROR)
     try:
-        outcomes = elastic_launch(launch, _spawned_rank)(config, str(run_dir))
+        outcomes = elastic_launch(launch, _spawned_rank)(job, str(run_dir))
     except SignalException:
         raise KeyboardInterrupt from None
     return outcomes[0]
 
 
-def launch_training(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
-    """Train ``cfg`` in ``run_dir`` in whichever of the three ways applies.
-
-    Returns the results on the process that holds rank 0 (None on the other ranks). Under SLURM a
-    ``SIGUSR1`` requeues the job and a ``SIGTERM`` stops it, with one line (``preemption``).
-    """
+def with_preemption(run_dir: Path, work: Callable[[], T]) -> T:
+    """``work()``, stopped in one line by SLURM's preemption signals: a ``SIGUSR1`` requeues the job
+    and a ``SIGTERM`` stops it (``preemption``); either way the last finished epoch is kept."""
     first_task = os.environ.get("SLURM_PROCID", "0") == "0"
     install_requeue_handler(first_task)
     try:
         try:
-            return _launch(cfg, run_dir)
+            return work()
         except (Interrupted, SystemExit):  # a rank that the preemption signal stopped at a batch
             if preemption.pending is None:
                 raise
@@ -176,32 +169,28 @@ def launch_training(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
         raise SystemExit(f"augmix-train: stopped by {stop.signal_name}; {then}") from None
 
 
-def _launch(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
-    from ..config.build import make_runtime
-    from ..training.loop import interrupted_from_checkpoint, run_training
-
-    devices = int(cfg.trainer.devices)
-    if devices < 1:
-        raise UserError(f"trainer.devices={devices} is invalid; accepted: an integer >= 1")
-    config = OmegaConf.to_container(cfg, resolve=True)
+def launch_ranks(
+    job: RankJob, run_dir: Path, devices: int, accelerator: str, interrupted: Callable[[Path], Interrupted]
+) -> dict[str, Any] | None:
+    """Run ``job`` on every rank: this process's rank inside an outer launch, else ``devices``
+    ranks started here. Returns rank 0's results on the process that holds rank 0 (None on the
+    others); ``interrupted(run_dir)`` tells what a Ctrl-C of the started ranks left."""
     outer = launched_rank()
     if outer is not None:
-        outcome = _train_rank(config, str(run_dir), outer)  # type: ignore[arg-type]
+        outcome = _train_rank(job, str(run_dir), outer)
         if outer.rank != 0:
             if "error" in outcome or "interrupted" in outcome:
                 raise SystemExit(2)
             return None
         if "interrupted" in outcome:
             raise Interrupted(**outcome["interrupted"])
-    elif devices > 1:
-        if resolve_device(cfg.trainer.accelerator).type == "cuda":  # refuse before starting any rank
+    else:
+        if resolve_device(accelerator).type == "cuda":  # refuse before starting any rank
             cuda_device_index(devices - 1, devices, torch.cuda.device_count())
         try:
-            outcome = spawn_ranks(config, run_dir, devices)  # type: ignore[arg-type]
+            outcome = spawn_ranks(job, run_dir, devices)
         except KeyboardInterrupt:
-            raise interrupted_from_checkpoint(run_dir) from None
-    else:
-        return run_training(cfg, run_dir, make_runtime(cfg.trainer))
+            raise interrupted(run_dir) from None
     if "error" in outcome:
         raise UserError(outcome["error"])
     return outcome["results"]

@@ -22,7 +22,7 @@ from ..data.benchmark import Benchmark
 from ..data.names import NOISE_PERTURBATIONS, SEVERITIES
 from ..distributed.collectives import gather_objects, shard_bounds
 from ..errors import UserError
-from ..metrics import (
+from .metrics import (
     calibration_bins,
     corruption_errors,
     error_rate,

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..checkpoint import load_checkpoint
+from ..checkpoint_io import load_checkpoint
 from ..errors import UserError
 from .state_dict import load_fitting_state_dict
 

@@ -14,7 +14,7 @@ import torchvision
 from torch import nn
 from torchvision.models import ResNet50_Weights
 
-from ..checkpoint import load_checkpoint
+from ..checkpoint_io import load_checkpoint
 from ..errors import UserError
 from .registry import register_model
 from .state_dict import load_fitting_state_dict

@@ -22,17 +22,17 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from ..augment.spatial import RandomCropFlip
+from ..data.spatial import RandomCropFlip
 from ..augment.tensor_views import Inputs, PixelSamples, TensorCropFlip, TensorViews
 from ..augment.views import PerSampleRandomDataset
 from ..data.benchmark import Benchmark
 from ..errors import UserError
 from ..runtime import Runtime
+from ..schema import DATA_PIPELINES
 from .device_batches import DeviceArrayBatches, epoch_generator
-from .plans import TrainingPlan
+from ..augment.plans import TrainingPlan
 
 #: Accepted values of ``trainer.data_pipeline``.
-DATA_PIPELINES: tuple[str, ...] = ("auto", "cpu", "hybrid", "gpu")
 
 
 class BatchSource(Protocol):

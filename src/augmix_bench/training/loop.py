@@ -1,7 +1,9 @@
-"""The training loop: one run (single process, or one rank of a DDP job) from config to results.
+"""The training loop: one run (single process, or one rank of a DDP job) from built objects to results.
 
-Data flows one way: config -> benchmark + model + training plan -> epochs (a checkpoint after
-each) -> evaluation of the final model -> ``results.json``. Only rank 0 writes files.
+The composition root (``commands/train.py``) builds the benchmark, model and training plan from
+the config and hands them to a ``Trainer`` with plain options; the loop runs the epochs (a
+checkpoint after each), evaluates the final model and writes ``results.json``. Only rank 0 writes
+files.
 """
 
 from __future__ import annotations
@@ -10,27 +12,17 @@ import csv
 import io
 import logging
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
 from torch.nn.parallel import DistributedDataParallel
 
-from ..checkpoint import (
-    load_checkpoint,
-    rank_seed,
-    restore_rng_state,
-    rng_state,
-    save_checkpoint,
-    seed_everything,
-)
-from ..config.build import (
-    build_benchmark_from_config,
-    build_model_from_config,
-    build_training_plan_from_config,
-)
+from ..augment.objectives import Inputs, Objective
+from ..augment.plans import TrainingPlan
+from ..checkpoint_io import load_checkpoint, save_checkpoint
 from ..console import (
     between_batches,
     progress_bar,
@@ -39,20 +31,19 @@ from ..console import (
 )
 from ..distributed.collectives import (
     gather_objects,
-    node_first,
     on_main,
     sum_across_ranks,
     sync_buffers,
 )
 from ..distributed.preemption import is_requeued
 from ..errors import Interrupted, UserError
+from ..data.benchmark import Benchmark
 from ..evaluation.results import assemble_results, write_results
-from ..evaluation.suite import Evaluator, check_suites, required_parts
+from ..evaluation.suite import Evaluator
 from ..files import atomic_write_text
-from ..runtime import Runtime
+from ..runtime import Runtime, rank_seed, restore_rng_state, rng_state, seed_everything
 from .batches import build_training_batches, resolve_data_pipeline
-from .objectives import Inputs, Objective
-from .run_logger import open_run_logger
+from .run_logger import RunLogger
 from .schedule import LearningRateFactor, build_sgd, scaled_lr
 
 log = logging.getLogger(__name__)
@@ -78,6 +69,33 @@ RESUME_MUST_MATCH: tuple[str, ...] = (
     "trainer.epochs",
     "trainer.batch_size",
 )
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    """The plain settings of one training run (``trainer.*``, ``optim.*``, ``eval.*``, ``seed``)."""
+
+    epochs: int
+    batch_size: int  # global, split across ranks
+    eval_batch_size: int  # global, split across ranks
+    seed: int
+    lr: float
+    momentum: float
+    nesterov: bool
+    weight_decay: float
+    schedule: str
+    min_lr: float = 0.0
+    milestones: Sequence[int] = ()
+    gamma: float = 0.1
+    warmup_epochs: int = 0
+    lr_reference_batch: int | None = None
+    eval_every: int = 1
+    eval_limit: int | None = None
+    suites: Sequence[str] = ("clean", "corruptions")
+    data_pipeline: str = "auto"  # as asked; the Trainer resolves ``auto``
+    sync_batchnorm: bool = False
+    compile: bool = False
+    compile_backend: str = "inductor"
 
 
 @dataclass
@@ -121,14 +139,21 @@ def write_train_log(path: Path, history: list[dict[str, Any]]) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
-def config_differences(current: dict, saved: dict, keys: tuple[str, ...]) -> list[str]:
+def _select(config: Mapping[str, Any], key: str) -> Any:
+    """The value at dotted ``key`` of a nested dict (None where a level is missing)."""
+    node: Any = config
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def config_differences(current: Mapping[str, Any], saved: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
     """Dotted keys among ``keys`` whose values differ between two resolved configs."""
     differing = []
     for key in keys:
-        a = OmegaConf.select(OmegaConf.create(current), key)
-        b = OmegaConf.select(OmegaConf.create(saved), key)
-        a = OmegaConf.to_container(a) if OmegaConf.is_config(a) else a
-        b = OmegaConf.to_container(b) if OmegaConf.is_config(b) else b
+        a, b = _select(current, key), _select(saved, key)
         if a != b:
             differing.append(f"{key} ({b!r} in the checkpoint, {a!r} now)")
     return differing
@@ -137,59 +162,64 @@ def config_differences(current: dict, saved: dict, keys: tuple[str, ...]) -> lis
 class Trainer:
     """Holds everything one training run needs (data, model, optimizer, schedule); ``fit`` runs it."""
 
-    def __init__(self, cfg: DictConfig, run_dir: Path, runtime: Runtime) -> None:
-        self.cfg = cfg
+    def __init__(
+        self,
+        *,
+        benchmark: Benchmark,
+        model: torch.nn.Module,
+        plan: TrainingPlan,
+        runtime: Runtime,
+        options: TrainingOptions,
+        run_dir: Path,
+        config: Mapping[str, Any],
+        run_logger: RunLogger | None = None,
+    ) -> None:
+        """Set up one run on built objects.
+
+        ``benchmark`` must be prepared (its data on disk) and ``model`` freshly built (the global
+        generators seeded before it with ``seed_everything(options.seed)``); ``config`` is the
+        resolved config, recorded in checkpoints and ``results.json``.
+        """
+        self.options = options
         self.run_dir = Path(run_dir)
         self.runtime = runtime
-        self.resolved = OmegaConf.to_container(cfg, resolve=True)
-        if isinstance(self.resolved["dataset"].get("root"), str):  # checkpoints name the data absolutely
-            self.resolved["dataset"]["root"] = str(Path(self.resolved["dataset"]["root"]).expanduser().absolute())
-        check_suites(list(cfg.eval.suites))
-        self.run_logger = open_run_logger(cfg.trainer.get("logger", "csv"), self.run_dir, write=runtime.is_main)
-        self.benchmark = build_benchmark_from_config(cfg.dataset)
-        parts = required_parts(list(cfg.eval.suites))
-        node_first(lambda: self.benchmark.prepare(parts, bool(cfg.dataset.download)), runtime.local_rank)
-        seed_everything(int(cfg.seed))
-        self.model = build_model_from_config(cfg.model, self.benchmark.num_classes)
+        self.resolved = dict(config)
+        self.run_logger = run_logger if run_logger is not None else RunLogger()
+        self.benchmark = benchmark
+        self.model = model
         self.model.to(runtime.device)
         if runtime.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.train_model = self._training_module(self.model)
-        if runtime.rank > 0:  # one model for all ranks, then a random stream of its own per rank
-            seed_everything(rank_seed(int(cfg.seed), runtime.rank))
-        self.plan = build_training_plan_from_config(cfg.augmentation, self.benchmark, int(cfg.seed))
-        self.data_pipeline = resolve_data_pipeline(
-            cfg.trainer.data_pipeline, runtime.device, self.benchmark, self.plan
-        )
-        log.info("data pipeline: %s (trainer.data_pipeline=%s)", self.data_pipeline, cfg.trainer.data_pipeline)
+        self.plan = plan
+        self.data_pipeline = resolve_data_pipeline(options.data_pipeline, runtime.device, benchmark, plan)
+        log.info("data pipeline: %s (trainer.data_pipeline=%s)", self.data_pipeline, options.data_pipeline)
         self.loader = build_training_batches(
-            self.plan,
-            self.benchmark,
+            plan,
+            benchmark,
             runtime,
             self.data_pipeline,
-            per_rank_batch(int(cfg.trainer.batch_size), runtime.world_size, "trainer.batch_size"),
-            int(cfg.seed),
+            per_rank_batch(options.batch_size, runtime.world_size, "trainer.batch_size"),
+            options.seed,
         )
-        lr = scaled_lr(cfg.optim.lr, int(cfg.trainer.batch_size), cfg.optim.lr_reference_batch)
-        self.optimizer = build_sgd(
-            self.model, lr, cfg.optim.momentum, cfg.optim.nesterov, cfg.optim.weight_decay
-        )
+        lr = scaled_lr(options.lr, options.batch_size, options.lr_reference_batch)
+        self.optimizer = build_sgd(self.model, lr, options.momentum, options.nesterov, options.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer,
             LearningRateFactor(
-                cfg.optim.schedule,
+                options.schedule,
                 lr,
-                int(cfg.trainer.epochs),
+                options.epochs,
                 len(self.loader),
-                min_lr=cfg.optim.min_lr,
-                milestones=list(cfg.optim.milestones),
-                gamma=cfg.optim.gamma,
-                warmup_epochs=cfg.optim.warmup_epochs,
+                min_lr=options.min_lr,
+                milestones=list(options.milestones),
+                gamma=options.gamma,
+                warmup_epochs=options.warmup_epochs,
             ),
         )
         self.scaler = torch.amp.GradScaler(runtime.device.type, enabled=runtime.precision == "fp16")
-        eval_batch = max(int(cfg.trainer.eval_batch_size) // runtime.world_size, 1)
-        self.evaluator = Evaluator(self.benchmark, runtime, eval_batch, cfg.eval.limit)
+        eval_batch = max(options.eval_batch_size // runtime.world_size, 1)
+        self.evaluator = Evaluator(benchmark, runtime, eval_batch, options.eval_limit)
         self.epoch = 0
         self.saved_epoch = 0  # the last epoch whose checkpoint is on disk
         self.history: list[dict[str, Any]] = []
@@ -200,16 +230,16 @@ class Trainer:
 
         ``self.model`` stays the plain module: checkpoints and evaluation use it.
         """
-        trainer = self.cfg.trainer
+        options = self.options
         if self.runtime.world_size > 1:
-            if trainer.sync_batchnorm:
+            if options.sync_batchnorm:
                 model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
                 self.model = model
             device_ids = [self.runtime.device.index] if self.runtime.device.type == "cuda" else None
             model = DistributedDataParallel(model, device_ids=device_ids)
-        if trainer.compile:
+        if options.compile:
             # static shapes: the smaller last batch gets its own graph instead of a dynamic one for all
-            model = torch.compile(model, backend=trainer.compile_backend, dynamic=False)
+            model = torch.compile(model, backend=options.compile_backend, dynamic=False)
         return model
 
     @property
@@ -230,9 +260,9 @@ class Trainer:
             "train_seconds": self.train_seconds,
             "rng": gather_objects(rng_state(self.runtime.device)),
             "config": self.resolved,
-            "model_name": self.cfg.model.name,
+            "model_name": _select(self.resolved, "model.name"),
             "num_classes": self.benchmark.num_classes,
-            "dataset": self.cfg.dataset.name,
+            "dataset": _select(self.resolved, "dataset.name"),
             "data_pipeline": self.data_pipeline,
         }
 
@@ -255,7 +285,7 @@ class Trainer:
         self.history = list(state["history"])
         self.train_seconds = float(state["train_seconds"])
         self._restore_rng(state["rng"])
-        log.info("resumed %s after epoch %d of %d", self.run_dir, self.epoch, self.cfg.trainer.epochs)
+        log.info("resumed %s after epoch %d of %d", self.run_dir, self.epoch, self.options.epochs)
 
     def _read_checkpoint(self) -> dict[str, Any]:
         if not self.checkpoint_path.is_file():
@@ -274,9 +304,9 @@ class Trainer:
         log.warning(
             "the checkpoint holds the random states of %d rank(s), this run has %d: the random streams "
             "restart from seed %s and epoch %d, so the result differs from an uninterrupted run",
-            len(per_rank), world_size, self.cfg.seed, self.epoch,
+            len(per_rank), world_size, self.options.seed, self.epoch,
         )
-        seed_everything(rank_seed(int(self.cfg.seed), rank, self.epoch))
+        seed_everything(rank_seed(self.options.seed, rank, self.epoch))
 
     def train_epoch(self, objective: Objective) -> EpochStats:
         """One pass over this rank's share of the training data; statistics summed over ranks."""
@@ -288,7 +318,7 @@ class Trainer:
         start = time.perf_counter()
         bar = progress_bar(
             self.loader,
-            desc=f"epoch {self.epoch + 1}/{self.cfg.trainer.epochs}",
+            desc=f"epoch {self.epoch + 1}/{self.options.epochs}",
             leave=False,
             enabled=self.runtime.show_progress,
         )
@@ -319,8 +349,8 @@ class Trainer:
 
     def fit(self) -> None:
         """Train the remaining epochs, checkpointing and logging after each."""
-        epochs = int(self.cfg.trainer.epochs)
-        eval_every = int(self.cfg.trainer.eval_every)
+        epochs = self.options.epochs
+        eval_every = self.options.eval_every
         while self.epoch < epochs:
             raise_if_stop_requested()
             lr = self.optimizer.param_groups[0]["lr"]
@@ -374,24 +404,29 @@ def interrupted_from_checkpoint(run_dir: Path) -> Interrupted:
     return Interrupted(int(load_checkpoint(path)["epoch"]), str(run_dir), resumable=True)
 
 
-def run_training(cfg: DictConfig, run_dir: Path, runtime: Runtime) -> dict[str, Any]:
-    """Train (or resume), evaluate the final model and write ``results.json``; returns the results."""
+def run_training(build_trainer: Callable[[], Trainer], run_dir: Path, runtime: Runtime, resume: bool) -> dict[str, Any]:
+    """Train (or resume) the run that ``build_trainer`` sets up, evaluate the final model and write
+    ``results.json``; returns the results.
+
+    ``build_trainer`` is called after the folder is checked and inside the interrupt handling, so
+    that a Ctrl-C while the data is prepared or the model built ends in the right line.
+    """
     run_dir = Path(run_dir)
     has_checkpoint = on_main((run_dir / CHECKPOINT_NAME).exists)
-    resume = bool(cfg.resume) or (has_checkpoint and is_requeued())  # a requeued SLURM job continues itself
+    resume = resume or (has_checkpoint and is_requeued())  # a requeued SLURM job continues itself
     if has_checkpoint and not resume:  # refused before any data is read
         raise UserError(
             f"{run_dir} already holds a checkpoint; pass resume=true to continue it, or choose another directory"
         )
     trainer: Trainer | None = None
     try:
-        trainer = Trainer(cfg, run_dir, runtime)
+        trainer = build_trainer()
         if resume:
             trainer.resume()
         trainer.fit()
         sync_buffers(trainer.model)
         start = time.perf_counter()
-        evaluation = trainer.evaluator.run(trainer.model, list(cfg.eval.suites))
+        evaluation = trainer.evaluator.run(trainer.model, list(trainer.options.suites))
         eval_seconds = time.perf_counter() - start
     except KeyboardInterrupt:
         raise _interrupted(trainer, has_checkpoint, run_dir) from None

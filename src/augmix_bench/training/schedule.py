@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import torch
 
 from ..errors import UserError
+from ..schema import SCHEDULES
 
-SCHEDULES: tuple[str, ...] = ("cosine", "step")
 
 
 class LearningRateFactor:

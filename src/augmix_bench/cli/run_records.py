@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .files import atomic_write_bytes
+from ..files import atomic_write_bytes
 
 #: What Hydra itself puts into a run directory before the task runs.
 HYDRA_ENTRIES: frozenset[str] = frozenset({".hydra", "train.log"})

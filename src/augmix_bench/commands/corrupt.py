@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 
 from ..data.cifar import CORRUPTED_FOLDERS
-from ..data.cifar_files import CIFAR_LAYOUTS, read_cifar
+from ..data.cifar_pickles import CIFAR_LAYOUTS, read_cifar
 from ..data.imagenet import CORRUPTED_FOLDER as IMAGENET_CORRUPTED_FOLDER
 from ..data.names import SEVERITIES
 from ..errors import UserError
 from ..files import check_folder
-from .parameters import TABLES, table_for_side
+from ..corrupt.parameters import TABLES, table_for_side
 
 #: The modules of the ``[corrupt]`` extra.
 EXTRA_MODULES: tuple[str, ...] = ("scipy", "cv2", "imagecorruptions")
@@ -59,7 +59,7 @@ def require_extra() -> None:
 
 
 def _options(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    from .registry import ALL_CORRUPTIONS, check_corruptions
+    from ..corrupt.registry import ALL_CORRUPTIONS, check_corruptions
 
     corrupt = cfg.get("corrupt") or {}
     corruptions = corrupt.get("corruptions")
@@ -89,7 +89,7 @@ def _options(cfg: Mapping[str, Any]) -> dict[str, Any]:
 
 def _dataset(cfg: Mapping[str, Any], seed: int) -> tuple[str, Any, np.ndarray | None, Path, Path | None]:
     """(name, image source, labels, default output, released folder) of the configured dataset."""
-    from .sources import ArraySource, folder_source, imagenet_source
+    from ..corrupt.sources import ArraySource, folder_source, imagenet_source
 
     dataset = cfg["dataset"]
     name = dataset.get("name")
@@ -117,8 +117,8 @@ def run_corrupt(cfg: Mapping[str, Any]) -> Path:
     """Generate the corruption set described by ``cfg`` (the composed ``corrupt.yaml`` as a plain,
     resolved mapping); returns the output folder."""
     require_extra()
-    from .runner import Job, generate
-    from .writers import ImageLayout, Manifest, NpyLayout
+    from ..corrupt.runner import Job, generate
+    from ..corrupt.writers import ImageLayout, Manifest, NpyLayout
 
     options = _options(cfg)
     name, source, labels, default_output, released = _dataset(cfg, options["seed"])

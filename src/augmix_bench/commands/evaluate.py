@@ -22,39 +22,23 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from ..checkpoint import load_checkpoint
-from ..config.build import (
+from ..checkpoint_io import load_checkpoint
+from .build import (
     build_benchmark_from_config,
     build_model_from_config,
     make_runtime,
 )
 from ..config.paths import group_options
 from ..errors import UserError
+from ..schema import CHECKPOINT_FORMATS
 from ..files import check_writable
 from ..models import load_reference_weights
 from ..models.state_dict import load_fitting_state_dict
-from .results import assemble_results, write_results
-from .suite import Evaluator, check_suites, required_parts
+from ..evaluation.results import assemble_results, write_results
+from ..evaluation.suite import Evaluator, check_suites, required_parts
 
 #: Keys of the eval config that describe the invocation, not the evaluated run.
 INVOCATION_KEYS: tuple[str, ...] = ("checkpoint", "checkpoint_format", "output")
-#: Values of ``checkpoint_format``: saved by ``augmix-train``, by the AugMix reference implementation,
-#: or a bare ``state_dict`` (e.g. a torchvision or timm model's weights).
-CHECKPOINT_FORMATS: tuple[str, ...] = ("native", "reference", "state_dict")
-
-
-#: Config nodes whose keys a native checkpoint defines; the eval config cannot list them in advance.
-RUN_NODES: tuple[str, ...] = ("dataset.", "model.")
-
-
-def open_run_keys(arguments: Sequence[str]) -> list[str]:
-    """Command-line arguments with ``dataset.*`` / ``model.*`` overrides turned into ``++`` ones.
-
-    The eval config knows only ``dataset.root`` and ``dataset.download`` until a checkpoint is
-    read, so ``dataset.image_size=...`` or ``dataset.corruptions_url=...`` would be refused as
-    unknown keys; ``++`` adds or overrides them, and the checkpoint's config decides what they mean.
-    """
-    return [f"++{a}" if a.startswith(RUN_NODES) and "=" in a else a for a in arguments]
 
 
 def override_keys(overrides: Sequence[str]) -> list[str]:

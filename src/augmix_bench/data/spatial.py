@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import math
 
+from collections.abc import Callable
+
 import numpy as np
 from PIL import Image, ImageOps
+
+#: A random transform of a PIL image drawing from the sample's generator (flip/crop, AutoAugment).
+ImageTransform = Callable[[Image.Image, np.random.Generator], Image.Image]
+#: The standard flip/crop of a benchmark's training split: an ``ImageTransform``.
+SpatialTransform = ImageTransform
 
 
 class RandomCropFlip:

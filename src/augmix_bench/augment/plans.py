@@ -15,12 +15,12 @@ from typing import Any
 
 from PIL import Image
 
-from ..augment.augmix import AugMix, Normalize
-from ..augment.baselines import Cutout, RestrictedAutoAugment
-from ..augment.batched import BatchedAugMix
-from ..augment.tensor_views import TensorViews
-from ..augment.transforms import RandomChain, SeededTransform, TransformView
-from ..augment.views import (
+from .augmix import AugMix, Normalize
+from .baselines import Cutout, RestrictedAutoAugment
+from .batched import BatchedAugMix
+from .tensor_views import TensorViews
+from .transforms import RandomChain, SeededTransform, TransformView
+from .views import (
     AugMixViews,
     ImageTransform,
     PerSampleRandomDataset,

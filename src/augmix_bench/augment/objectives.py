@@ -1,4 +1,4 @@
-"""Training objectives: how a batch of training inputs becomes a loss.
+"""Training objectives: how a batch of training inputs becomes a loss (and the JSD loss of AugMix).
 
 An objective is called with the model, the batch's inputs (a tensor, or the tuple of AugMix views)
 and targets, all on the device, and returns the loss plus the logits and labels that the
@@ -16,18 +16,37 @@ from typing import Protocol
 import torch
 import torch.nn.functional as F
 
-from ..augment.adversarial import pgd_linf
-from ..augment.batch_mixing import (
+from ..schema import check
+from .adversarial import pgd_linf
+from .batch_mixing import (
     cutmix,
     draw_cutmix,
     draw_mixup,
     mixup,
     step_generator,
 )
-from ..errors import UserError
-from ..losses import jensen_shannon
 
 Inputs = torch.Tensor | tuple[torch.Tensor, ...]
+
+
+def jensen_shannon(
+    logits_clean: torch.Tensor, logits_aug1: torch.Tensor, logits_aug2: torch.Tensor
+) -> torch.Tensor:
+    """JS divergence among the three views' predictive distributions (the reference's form).
+
+    ``M = clamp((p_c + p_1 + p_2) / 3, 1e-7, 1)`` and
+    ``JS = (KL(p_c || M) + KL(p_1 || M) + KL(p_2 || M)) / 3``, each KL summed over classes and
+    averaged over the batch. No gradient is stopped. The caller multiplies by ``jsd_lambda``.
+    """
+    p_clean = F.softmax(logits_clean.float(), dim=1)
+    p_aug1 = F.softmax(logits_aug1.float(), dim=1)
+    p_aug2 = F.softmax(logits_aug2.float(), dim=1)
+    log_mixture = torch.clamp((p_clean + p_aug1 + p_aug2) / 3.0, 1e-7, 1.0).log()
+    return (
+        F.kl_div(log_mixture, p_clean, reduction="batchmean")
+        + F.kl_div(log_mixture, p_aug1, reduction="batchmean")
+        + F.kl_div(log_mixture, p_aug2, reduction="batchmean")
+    ) / 3.0
 
 
 @dataclass
@@ -90,9 +109,7 @@ def _one_view(inputs: Inputs) -> torch.Tensor:
 
 
 def _check_alpha(alpha: float) -> float:
-    if not alpha > 0:
-        raise UserError(f"augmentation.alpha={alpha} is invalid; accepted: a number > 0")
-    return float(alpha)
+    return float(check("augmentation.alpha", alpha))
 
 
 class Mixup:
@@ -122,10 +139,7 @@ class CutMix:
 
     def __init__(self, alpha: float = 1.0, probability: float = 0.5) -> None:
         self.alpha = _check_alpha(alpha)
-        if not 0 <= probability <= 1:
-            raise UserError(
-                f"augmentation.probability={probability} is invalid; accepted: a number in [0, 1]"
-            )
+        check("augmentation.probability", probability)
         self.probability = float(probability)
 
     def __call__(self, model: torch.nn.Module, inputs: Inputs, targets: torch.Tensor) -> StepResult:
@@ -154,12 +168,9 @@ class AdversarialTraining:
         mean: Sequence[float],
         std: Sequence[float],
     ) -> None:
-        if not 0 <= epsilon <= 1:
-            raise UserError(f"augmentation.epsilon={epsilon} is invalid; accepted: a number in [0, 1]")
-        if not step_size > 0:
-            raise UserError(f"augmentation.step_size={step_size} is invalid; accepted: a number > 0")
-        if steps < 1:
-            raise UserError(f"augmentation.steps={steps} is invalid; accepted: an integer >= 1")
+        check("augmentation.epsilon", epsilon)
+        check("augmentation.step_size", step_size)
+        check("augmentation.steps", steps)
         self.epsilon = float(epsilon)
         self.step_size = float(step_size)
         self.steps = int(steps)

@@ -68,9 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         _require_matplotlib()
-        from .collect import collect
-        from .tables import to_markdown
-        from .writer import write_report
+        from ..report.collect import collect
+        from ..report.tables import to_markdown
+        from ..report.writer import write_report
 
         collection = collect(args.paths)
         if not collection.runs:

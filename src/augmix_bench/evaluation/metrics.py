@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from . import alexnet
-from .data.names import CORRUPTIONS, SEVERITIES
-from .errors import UserError
+from ..data.names import CORRUPTIONS, SEVERITIES
+from ..errors import UserError
 
 
 def error_rate(correct: np.ndarray) -> float:

@@ -1,4 +1,8 @@
-"""The work of each Hydra command, given its composed config (called by ``hydra_app``)."""
+"""The body of each Hydra command, given its composed config (called by ``cli/hydra_app``).
+
+This module imports nothing heavy: each task imports its command (PyTorch with it) when it runs,
+so that the command line is checked, and refused, without PyTorch.
+"""
 
 from __future__ import annotations
 
@@ -16,12 +20,12 @@ log = logging.getLogger("augmix_bench")
 
 def train_task(cfg: DictConfig) -> dict[str, Any]:
     """Train, evaluate and write the run directory; in a sweep, add the run to ``runs.jsonl``."""
-    from ..distributed.launch import launch_training
     from ..evaluation.results import append_index, headline
+    from .train import train
 
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
-    results = launch_training(cfg, run_dir)
+    results = train(cfg, run_dir)
     if results is not None:
         _log_headline(results, run_dir / "results.json")
         if hydra_cfg.mode == RunMode.MULTIRUN:
@@ -32,7 +36,7 @@ def train_task(cfg: DictConfig) -> dict[str, Any]:
 
 def eval_task(cfg: DictConfig) -> dict[str, Any]:
     """Evaluate the checkpoint named by ``cfg.checkpoint`` and write its results."""
-    from ..evaluation.checkpoint import evaluate_checkpoint
+    from .evaluate import evaluate_checkpoint
 
     overrides = list(HydraConfig.get().overrides.task)
     results, output = evaluate_checkpoint(cfg, overrides)
@@ -42,7 +46,7 @@ def eval_task(cfg: DictConfig) -> dict[str, Any]:
 
 def download_task(cfg: DictConfig) -> None:
     """Fetch, verify and unpack the benchmark parts named by ``cfg.parts``."""
-    from ..config.build import build_benchmark_from_config
+    from .build import build_benchmark_from_config
 
     parts = list(cfg.parts)
     benchmark = build_benchmark_from_config(cfg.dataset)
@@ -52,8 +56,8 @@ def download_task(cfg: DictConfig) -> None:
 
 def corrupt_task(cfg: DictConfig) -> Path:
     """Generate the dataset's -C benchmark; returns its folder."""
-    from ..config.build import plain
-    from ..corrupt.command import run_corrupt
+    from .build import plain
+    from .corrupt import run_corrupt
 
     return run_corrupt(plain(cfg))
 
