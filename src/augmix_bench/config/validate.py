@@ -196,6 +196,18 @@ def validate_targets(command: str, cfg: DictConfig) -> None:
         resolve_device(cfg.trainer.accelerator)
 
 
+def config_rules(command: str, cfg: DictConfig) -> dict[str, Rule]:
+    """Every rule that applies to a composed config of ``command``: the schema's, the package's
+    component options, and the annotations of what each ``_target_`` builds (imports the targets)."""
+    rules = {**SCHEMAS[command], **{k: r for k, r in COMPONENT_RULES.items() if _own_component(cfg, k.split(".", 1)[0])}}
+    for node in COMPONENTS:
+        options = OmegaConf.select(cfg, node)
+        if isinstance(options, DictConfig):
+            rules.update({k: v for k, v in component_rules(node, _plain(options)).items() if k not in rules})
+    rules.update({f"{node}.{key}": Rule("str") for node in COMPONENTS for key in ("name", "_target_")})
+    return rules
+
+
 def validate_config(command: str, cfg: DictConfig) -> None:
     """Both phases: refuse the first bad value of a composed config of ``command``, in one line."""
     validate_static(command, cfg)
