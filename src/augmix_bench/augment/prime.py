@@ -21,8 +21,9 @@ batch and step: ``shared_draws=True`` does that instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -47,6 +48,13 @@ PrimitiveDraw = DiffeoDraw | ColorDraw | FilterDraw
 
 #: The primitives in the reference's order (train.py:139-162): chains index them by position.
 PRIMITIVES: tuple[str, ...] = ("diffeo", "color", "filter")
+
+#: Each primitive as a function of (images, its draw).
+APPLY: dict[str, Callable[[Tensor, Any], Tensor]] = {
+    "diffeo": diffeo,
+    "color": smooth_color,
+    "filter": random_filter,
+}
 
 
 @dataclass(frozen=True)
@@ -224,13 +232,7 @@ class PRIME:
         for name, members, draw in zip(self.primitives, step.members, step.draws, strict=True):
             if members.numel() == 0:
                 continue
-            inputs = chains.index_select(0, members)
-            if name == "diffeo":
-                outputs = diffeo(inputs, draw)  # type: ignore[arg-type]
-            elif name == "color":
-                outputs = smooth_color(inputs, draw)  # type: ignore[arg-type]
-            else:
-                outputs = random_filter(inputs, draw)  # type: ignore[arg-type]
+            outputs = APPLY[name](chains.index_select(0, members), draw)
             chains.index_copy_(0, members, outputs)
         return chains
 
