@@ -131,4 +131,5 @@ def corrupt_cbar(
 ) -> np.ndarray:
     """Corrupt one uint8 (S, S, 3) image with -C-bar corruption ``name`` at ``severity`` (1-5) of
     set ``table`` (``cifar``: CIFAR-10-C-bar; ``imagenet``: ImageNet-C-bar), drawing from ``rng``."""
-    return CBAR_FUNCTIONS[name](image, cbar_parameter(name, severity, table), rng)
+    parameter = cbar_parameter(name, severity, table)
+    return CBAR_FUNCTIONS[name](image, parameter, rng)

@@ -140,7 +140,8 @@ def _perlin(perm: np.ndarray, table: np.ndarray, a: np.ndarray, b: np.ndarray) -
 
 def render_perlin_noise(image: np.ndarray, parameter: float, gradients: np.ndarray, swaps: np.ndarray) -> np.ndarray:
     """Blend in (weight ``parameter / 20``) Perlin turbulence (5 octaves, one cycle per 32 px at
-    224 px, scaled with the side), ``0.5 * turbulence + 0.5`` clipped to [0, 1], grey."""
+    224 px, scaled with the side), ``0.5 * turbulence + 0.5`` clipped to [0, 1], grey; pixels
+    next to a zero gradient come out black."""
     side = image.shape[0]
     perm, table = _perlin_tables(gradients, swaps)
     m = np.array([[1, 0], [0, 1]]) / (32 * side / 224)
@@ -154,7 +155,10 @@ def render_perlin_noise(image: np.ndarray, parameter: float, gradients: np.ndarr
         frequency = frequency * 2
     field = np.clip(0.5 * turbulence + 0.5, 0, 1.0)
     alpha = scaled(parameter, 0.50)
-    return to_uint8((1 - alpha) * image.astype(np.float32) + 255 * alpha * field[:, :, None])
+    out = (1 - alpha) * image.astype(np.float32) + 255 * alpha * field[:, :, None]
+    # A drawn gradient of (0, 0) (odds 1 in 512 ** 2 per entry) is normalised to NaN, as in the
+    # reference, whose uint8 cast turned NaN into 0 (x86 and ARM): black, here on every platform.
+    return to_uint8(np.where(np.isnan(out), 0.0, out))
 
 
 def draw_plasma_noise(rng: np.random.Generator, side: int, parameter: float) -> dict[str, Any]:
