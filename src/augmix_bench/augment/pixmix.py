@@ -33,11 +33,8 @@ from PIL import Image
 from torchvision.transforms import functional as tvf
 
 from ..errors import UserError
+from ..data.constants import CIFAR_MEAN, CIFAR_STD, IMAGENET_MEAN, IMAGENET_STD
 from .augmix import (
-    CIFAR_MEAN,
-    CIFAR_STD,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
     ChainStep,
     RandomSource,
     apply_chain,

@@ -35,7 +35,7 @@ from torch.utils.data import Dataset
 
 from ..errors import UserError
 from .arrays import ArrayTensorDataset
-from .image_folders import IMAGE_SUFFIXES, ImageFileDataset, class_folders, scan_files
+from .image_files import IMAGE_SUFFIXES, ImageFileDataset, class_folders, scan_files
 from .imagenet_wnids import IMAGENET_A_WNIDS, IMAGENET_R_WNIDS, IMAGENET_WNIDS
 
 __all__ = [
