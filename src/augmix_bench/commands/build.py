@@ -5,12 +5,14 @@ Every ``model``, ``dataset`` and ``augmentation`` config names what it builds wi
 keeps a ``name`` for run directories, ``results.json`` and reports. The remaining keys are the
 constructor's keyword arguments; nested nodes with a ``_target_`` are built first (Hydra's
 ``instantiate``). What only the tool knows is passed as keyword arguments when the target accepts
-them: ``num_classes`` for models; ``name`` for datasets; ``benchmark`` and ``seed`` for augmentations.
+them: ``num_classes`` for models; ``name`` for datasets; ``benchmark`` and ``seed`` for augmentations;
+``run_dir`` for loggers (which keep no ``name``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from hydra.errors import InstantiationException
@@ -23,6 +25,7 @@ from ..config.targets import DATASET_TOOL_KEYS, check_component, target_name
 from ..data.benchmark import Benchmark
 from ..errors import UserError
 from ..runtime import Runtime, check_precision, configure_cuda_math, resolve_device
+from ..training.run_logger import RunLogger
 
 
 def plain(node: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
@@ -98,6 +101,13 @@ def build_training_plan_from_config(
     options = _with_target("augmentation", plain(augmentation_cfg))
     plan = instantiate_component("augmentation", options, {"benchmark": benchmark, "seed": int(seed)})
     return _built("augmentation", plan, TrainingPlan, "a TrainingPlan", options["_target_"])
+
+
+def build_run_logger_from_config(logger_cfg: DictConfig | Mapping[str, Any], run_dir: Path) -> RunLogger:
+    """The logger a ``logger`` config describes, writing into ``run_dir``."""
+    options = _with_target("logger", plain(logger_cfg))
+    run_logger = instantiate_component("logger", options, {"run_dir": Path(run_dir)})
+    return _built("logger", run_logger, RunLogger, "a run logger (log_epoch, log_results, close)", options["_target_"])
 
 
 def make_runtime(

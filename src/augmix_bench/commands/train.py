@@ -20,10 +20,11 @@ from ..distributed.launch import launch_ranks, with_preemption
 from ..evaluation.suite import check_suites, required_parts
 from ..runtime import Runtime, rank_seed, seed_everything
 from ..training.loop import Trainer, TrainingOptions, interrupted_from_checkpoint, run_training
-from ..training.run_logger import open_run_logger
+from ..training.run_logger import CsvLogger, RunLogger
 from .build import (
     build_benchmark_from_config,
     build_model_from_config,
+    build_run_logger_from_config,
     build_training_plan_from_config,
     make_runtime,
 )
@@ -57,6 +58,12 @@ def training_options(cfg: DictConfig) -> TrainingOptions:
     )
 
 
+def open_run_logger(logger_cfg: DictConfig, run_dir: Path, runtime: Runtime) -> RunLogger:
+    """The run's logger: on rank 0 the one ``logger`` configures; on other ranks the ``csv`` one,
+    which writes nothing (so a tracker records each run once)."""
+    return build_run_logger_from_config(logger_cfg, run_dir) if runtime.is_main else CsvLogger()
+
+
 def build_trainer(cfg: DictConfig, run_dir: Path, runtime: Runtime) -> Trainer:
     """Build every object of a run in the order that fixes its random streams: the benchmark
     (prepared once per node), the model right after ``seed_everything(seed)``, then each rank's
@@ -66,7 +73,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path, runtime: Runtime) -> Trainer:
         resolved["dataset"]["root"] = str(Path(resolved["dataset"]["root"]).expanduser().absolute())
     options = training_options(cfg)
     check_suites(list(options.suites))
-    run_logger = open_run_logger(cfg.trainer.get("logger", "csv"), run_dir, write=runtime.is_main)
+    run_logger = open_run_logger(cfg.logger, run_dir, runtime)
     benchmark = build_benchmark_from_config(cfg.dataset)
     parts = required_parts(list(options.suites))
     node_first(lambda: benchmark.prepare(parts, bool(cfg.dataset.download)), runtime.local_rank)

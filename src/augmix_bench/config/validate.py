@@ -6,12 +6,13 @@ Two phases, in this order:
    the package's own components is checked against the schema (``augmix_bench/schema.py``, the
    rules the constructors apply too), plus checks that need no import (the batch splits across
    ranks, ``dataset.root`` is no file);
-2. targets: each component's ``_target_`` is imported (PyTorch with it) and its options are typed
-   by the annotations of what it builds (for augmentation builders that pass ``**options`` on, by
-   the constructor they pass them to); a wrong path or an option the target does not take is
-   refused; the device must exist.
+2. targets: each component's (model, dataset, augmentation, logger) ``_target_`` is imported
+   (PyTorch with it) and its options are typed by the annotations of what it builds (for
+   augmentation builders that pass ``**options`` on, by the constructor they pass them to); a
+   wrong path or an option the target does not take is refused; the device must exist.
 
-Overridden keys that the config does not have are refused with the closest existing key.
+Overridden keys that the config does not have are refused with the closest existing key (or, for
+a key that became a config group, with the group's options).
 """
 
 from __future__ import annotations
@@ -28,13 +29,17 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from ..errors import UserError
 from ..schema import COMPONENT_RULES, SCHEMAS, Rule, refusal
+from .paths import group_options
 from .targets import DATASET_TOOL_KEYS, check_component, import_target, locate
 
 #: What to pass for a required key (``???`` in the config), where its type alone says too little.
 REQUIRED_HINTS: dict[str, str] = {"checkpoint": "a checkpoint file, e.g. results/runs/<run>/checkpoints/last.pt"}
 
 #: Component nodes whose options come from what their ``_target_`` builds.
-COMPONENTS: tuple[str, ...] = ("model", "dataset", "augmentation")
+COMPONENTS: tuple[str, ...] = ("model", "dataset", "augmentation", "logger")
+
+#: Keys that became config groups, and the group each is now (``trainer.logger=x`` -> ``logger=x``).
+KEYS_NOW_GROUPS: dict[str, str] = {"trainer.logger": "logger"}
 
 
 def rule_from_annotation(annotation: Any) -> Rule:
@@ -240,6 +245,12 @@ def check_override_keys(cfg: DictConfig, overrides: Sequence[str], open_nodes: S
             continue
         if any(key == node or key.startswith(f"{node}.") for node in open_nodes):
             continue
+        group = KEYS_NOW_GROUPS.get(key)
+        if group is not None and group in cfg:
+            raise UserError(
+                f"unknown key {key!r}; it is the config group {group} now: "
+                f"pass {group}=<{'|'.join(group_options(group))}> or {group}._target_=<class>"
+            )
         known = known if known is not None else list(config_keys(cfg))
         if key in known:
             continue

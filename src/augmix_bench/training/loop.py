@@ -43,7 +43,7 @@ from ..evaluation.suite import Evaluator
 from ..files import atomic_write_text
 from ..runtime import Runtime, rank_seed, restore_rng_state, rng_state, seed_everything
 from .batches import build_training_batches, resolve_data_pipeline
-from .run_logger import RunLogger
+from .run_logger import CsvLogger, RunLogger
 from .schedule import LearningRateFactor, build_sgd, scaled_lr
 
 log = logging.getLogger(__name__)
@@ -184,7 +184,7 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.runtime = runtime
         self.resolved = dict(config)
-        self.run_logger = run_logger if run_logger is not None else RunLogger()
+        self.run_logger = run_logger if run_logger is not None else CsvLogger()
         self.benchmark = benchmark
         self.model = model
         self.model.to(runtime.device)

@@ -1,19 +1,20 @@
-"""Extra loggers of a training run (``trainer.logger``), besides ``train_log.csv``, which is always written.
+"""Loggers of a training run (the ``logger`` config group), besides ``train_log.csv``, which the
+training loop always writes.
 
+A logger is any object with ``log_epoch``, ``log_results`` and ``close`` (``RunLogger``); its config
+names it with ``_target_`` and the tool passes ``run_dir`` (the run directory) when the target takes
+it, so W&B, MLflow or any other tracker plugs in without package code (docs/extending.md).
 ``csv`` (the default) adds nothing. ``tensorboard`` also writes the per-epoch scalars of
 ``train_log.csv`` and the final headline numbers as TensorBoard events in the run directory
-(needs the optional extra: ``pip install "augmix-bench[tensorboard]"``).
+(needs the optional extra: ``pip install "augmix-bench[tensorboard]"``). Only rank 0 logs.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from ..errors import UserError
-
-#: Accepted values of ``trainer.logger``.
-LOGGERS: tuple[str, ...] = ("csv", "tensorboard")
 
 #: ``train_log.csv`` columns written as TensorBoard scalars, and their tags.
 EPOCH_TAGS: dict[str, str] = {
@@ -23,6 +24,21 @@ EPOCH_TAGS: dict[str, str] = {
     "test_error": "test/error",
     "images_per_second": "train/images_per_second",
 }
+
+
+@runtime_checkable
+class RunLogger(Protocol):
+    """What the training loop calls on a logger (on rank 0 only)."""
+
+    def log_epoch(self, row: dict[str, Any]) -> None:
+        """Record one finished epoch: a ``train_log.csv`` row (epoch, lr, train_loss, train_error,
+        test_error (None on epochs without a test), seconds, images_per_second)."""
+
+    def log_results(self, results: dict[str, Any]) -> None:
+        """Record the final evaluation (the ``results.json`` dict)."""
+
+    def close(self) -> None:
+        """Flush and release what the logger holds; called once, after ``log_results``."""
 
 
 def _headline(results: dict[str, Any]) -> dict[str, float | None]:
@@ -41,20 +57,21 @@ def _headline(results: dict[str, Any]) -> dict[str, float | None]:
     }
 
 
-class RunLogger:
-    """The ``csv`` logger: ``train_log.csv`` is written by the training loop, so this adds nothing."""
+class CsvLogger:
+    """The ``csv`` logger (the default): ``train_log.csv`` is written by the training loop, so this
+    adds nothing. Also what ranks other than 0 log with."""
 
     def log_epoch(self, row: dict[str, Any]) -> None:
-        """Record one finished epoch (a ``train_log.csv`` row)."""
+        """Nothing to add to ``train_log.csv``."""
 
     def log_results(self, results: dict[str, Any]) -> None:
-        """Record the final evaluation (the ``results.json`` dict)."""
+        """Nothing to add to ``results.json``."""
 
     def close(self) -> None:
-        """Flush and release files."""
+        """Nothing to release."""
 
 
-class TensorBoardLogger(RunLogger):
+class TensorBoardLogger:
     """Writes TensorBoard event files into ``run_dir``: per-epoch scalars (step = epoch) and, at the
     end, the headline results (step = the last epoch)."""
 
@@ -63,7 +80,7 @@ class TensorBoardLogger(RunLogger):
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
             raise UserError(
-                'trainer.logger=tensorboard needs the tensorboard package; pip install "augmix-bench[tensorboard]"'
+                'logger=tensorboard needs the tensorboard package; pip install "augmix-bench[tensorboard]"'
             ) from None
         self.writer = SummaryWriter(log_dir=str(run_dir))
         self.epoch = 0
@@ -87,17 +104,3 @@ class TensorBoardLogger(RunLogger):
     def close(self) -> None:
         """Close the event file."""
         self.writer.close()
-
-
-def check_logger(name: str) -> None:
-    """Refuse an unknown ``trainer.logger`` with the accepted values."""
-    if name not in LOGGERS:
-        raise UserError(f"unknown trainer.logger {name!r}; choose from: {', '.join(LOGGERS)}")
-
-
-def open_run_logger(name: str, run_dir: Path, write: bool = True) -> RunLogger:
-    """The logger ``trainer.logger`` names; with ``write=False`` (DDP ranks other than 0) one that writes nothing."""
-    check_logger(name)
-    if name == "tensorboard" and write:
-        return TensorBoardLogger(Path(run_dir))
-    return RunLogger()
