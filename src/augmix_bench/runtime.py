@@ -91,6 +91,32 @@ def resolve_device(accelerator: str, local_rank: int = 0, local_world_size: int 
     return torch.device("cuda", cuda_device_index(local_rank, local_world_size, visible, bound))
 
 
+def device_from(device: str | torch.device | None) -> torch.device:
+    """The device a library caller names: None -> CUDA when available, else CPU (as
+    ``trainer.accelerator=auto``); else ``"cpu"``, ``"cuda"``, ``"cuda:<index>"`` or a ``torch.device``.
+
+    A ``UserError`` refuses what is not a device, and a CUDA device that is not visible.
+    """
+    if device is None:
+        return resolve_device("auto")
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise UserError(
+            f"device={device!r} is invalid; accepted: None (CUDA if available, else CPU), 'cpu', 'cuda', "
+            "'cuda:<index>' or a torch.device"
+        ) from None
+    if parsed.type == "cuda":
+        visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if visible == 0:
+            raise UserError(f"device={device!r} but no CUDA device is visible; accepted here: 'cpu' or None")
+        if parsed.index is not None and parsed.index >= visible:
+            raise UserError(
+                f"device={device!r} but {visible} CUDA device(s) are visible; accepted: cuda:0 to cuda:{visible - 1}"
+            )
+    return parsed
+
+
 def one_visible_gpu_named(cuda_visible_devices: str | None) -> bool:
     """Whether ``CUDA_VISIBLE_DEVICES`` names exactly one GPU (a launcher bound this task to it)."""
     return cuda_visible_devices is not None and len([d for d in cuda_visible_devices.split(",") if d.strip()]) == 1

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+from torch import nn
 
 from ..checkpoint_io import load_checkpoint
 from .build import (
@@ -119,6 +120,23 @@ def weights_only_setup(cfg: DictConfig, state: dict[str, Any]) -> EvaluationSetu
     return EvaluationSetup(cfg, identity, None)
 
 
+def build_loaded_model(
+    model_cfg: DictConfig, num_classes: int, state: dict[str, Any], checkpoint_format: str
+) -> nn.Module:
+    """The model ``model_cfg`` describes, for ``num_classes`` classes, holding the weights of the
+    checkpoint ``state`` read in ``checkpoint_format`` (``native``: ``state["model"]``;
+    ``reference``: the reference implementation's layout; ``state_dict``: ``state`` itself).
+
+    A ``UserError`` names the first key or shape that does not fit the model.
+    """
+    model = build_model_from_config(model_cfg, num_classes)
+    if checkpoint_format == "reference":
+        load_reference_weights(model, state, model_cfg.name)
+    else:
+        load_fitting_state_dict(model, state["model"] if checkpoint_format == "native" else state, model_cfg.name)
+    return model
+
+
 def evaluate_checkpoint(cfg: DictConfig, overrides: Sequence[str]) -> tuple[dict[str, Any], Path]:
     """Evaluate ``cfg.checkpoint`` and write the results; returns them and the output path."""
     checkpoint = Path(cfg.checkpoint).expanduser()
@@ -142,11 +160,7 @@ def evaluate_checkpoint(cfg: DictConfig, overrides: Sequence[str]) -> tuple[dict
     runtime = make_runtime(run_cfg.trainer)
     benchmark = build_benchmark_from_config(run_cfg.dataset)
     benchmark.prepare(required_parts(suites), bool(run_cfg.dataset.download))
-    model = build_model_from_config(run_cfg.model, benchmark.num_classes)
-    if cfg.checkpoint_format == "reference":
-        load_reference_weights(model, state, run_cfg.model.name)
-    else:
-        load_fitting_state_dict(model, state["model"] if native else state, run_cfg.model.name)
+    model = build_loaded_model(run_cfg.model, benchmark.num_classes, state, cfg.checkpoint_format)
     model.to(runtime.device)
     evaluator = Evaluator(benchmark, runtime, int(run_cfg.trainer.eval_batch_size), run_cfg.eval.limit)
     start = time.perf_counter()

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
 
 from ..errors import UserError
 
@@ -36,6 +39,16 @@ def group_options(group: str, extra_dirs: Sequence[Path] = ()) -> list[str]:
     """The options of config group ``group`` (file names without ``.yaml``) on the search path:
     the package's config tree and ``extra_dirs`` (a user's ``--config-dir``)."""
     return sorted({p.stem for root in (config_dir(), *extra_dirs) for p in (root / group).glob("*.yaml")})
+
+
+def dataset_config(name: str) -> dict[str, Any]:
+    """The options of the package's dataset ``name`` (``configs/dataset/<name>.yaml``) as a plain
+    dict, read without Hydra; a ``UserError`` naming the accepted datasets for an unknown one."""
+    options = group_options("dataset")
+    if name not in options:
+        raise UserError(f"unknown dataset {name!r}; choose from: {', '.join(options)}")
+    options_file = config_dir() / "dataset" / f"{name}.yaml"
+    return OmegaConf.to_container(OmegaConf.load(options_file), resolve=True)  # type: ignore[return-value]
 
 
 def _groups(roots: Sequence[Path]) -> set[str]:

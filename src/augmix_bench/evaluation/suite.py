@@ -323,11 +323,11 @@ class Evaluator:
         }
 
 
-def check_suites(suites: Sequence[str]) -> None:
-    """Refuse unknown entries of ``eval.suites`` with the accepted ones."""
+def check_suites(suites: Sequence[str], key: str = "eval.suites") -> None:
+    """Refuse unknown entries of ``suites`` (given as ``key``) with the accepted ones."""
     for suite in suites:
         if suite not in SUITES:
-            raise UserError(f"unknown eval suite {suite!r} in eval.suites; choose from: {', '.join(SUITES)}")
+            raise UserError(f"unknown eval suite {suite!r} in {key}; choose from: {', '.join(SUITES)}")
 
 
 def required_parts(suites: Sequence[str]) -> list[str]:
