@@ -91,6 +91,25 @@ def cifar10_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def frost_cache(tmp_path_factory: pytest.TempPathFactory):
+    """``$AUGMIX_CACHE`` for the rest of the session (subprocesses included): a temporary folder whose
+    ``frost/`` holds copies of the original frost textures (found offline: tests/frost_sources.py).
+    Yields that ``frost/`` folder; the user's own cache is never written."""
+    import shutil
+
+    from frost_sources import MISSING, candidate_folders, real_frost_folder
+
+    source = real_frost_folder()
+    if source is None:
+        pytest.fail(MISSING.format(folders=", ".join(map(str, candidate_folders()))), pytrace=False)
+    cache = tmp_path_factory.mktemp("augmix-cache")
+    shutil.copytree(source, cache / "frost", ignore=lambda folder, names: [n for n in names if not n.startswith("frost")])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUGMIX_CACHE", str(cache))
+        yield cache / "frost"
+
+
 def run_cli(program: str, *args: str, cwd: Path, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
     """Run an installed console script (``augmix-train``...) with the test interpreter's environment."""
     executable = Path(sys.executable).with_name(program)

@@ -38,8 +38,9 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def cifar(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A 20-image CIFAR-10 folder and its -C set generated with seed 0 on 2 workers."""
+def cifar(tmp_path_factory: pytest.TempPathFactory, frost_cache: Path) -> dict:
+    """A 20-image CIFAR-10 folder and its -C set generated with seed 0 on 2 workers (with the
+    original frost textures in $AUGMIX_CACHE: conftest's frost_cache)."""
     root = tmp_path_factory.mktemp("corrupt")
     test_x, test_y = write_cifar(root, "cifar10", n_train=64, n_test=20)
     run_cli("augmix-corrupt", f"dataset.root={root}", "seed=0", "corrupt.workers=2", *QUIET, cwd=root)

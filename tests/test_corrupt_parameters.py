@@ -1,13 +1,14 @@
-"""The parameter tables and size rules against the numbers of shared/CORRUPTIONS.md, and the frost
-textures' source."""
+"""The parameter tables and size rules against the numbers of shared/CORRUPTIONS.md, and the sizes
+of the original frost textures (fetching them: test_texture_download.py)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from augmix_bench.corrupt import CorruptionSetting, table_for_side, textures
-from augmix_bench.errors import UserError
 
 
 def test_zoom_factor_lists_keep_numpys_float_quirks() -> None:
@@ -33,23 +34,10 @@ def test_sizes_that_follow_the_image_side() -> None:
         table_for_side(32, "tiny")
 
 
-def test_frost_textures_have_the_original_sizes() -> None:
+def test_frost_textures_have_the_original_sizes(frost_cache: Path) -> None:
     full = [t.shape for t in textures.frost_textures(1.0)]
     assert full == [(600, 900, 3), (315, 560, 3), (315, 560, 3), (350, 527, 3), (495, 660, 3)]
     small = textures.frost_textures(0.2)
     assert [t.shape[:2] for t in small] == [(120, 180), (63, 112), (63, 112), (70, 105), (99, 132)]
     # for these files OpenCV's 0.2 bilinear resize takes pixel (5i + 2, 5j + 2)
     assert np.array_equal(small[3], textures.frost_textures(1.0)[3][2::5, 2::5])
-
-
-def test_missing_or_altered_textures_are_one_line_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(textures, "TEXTURE_PACKAGE", ("imagecorruptions-imaug", "no_such_module_here"))
-    with pytest.raises(UserError, match=r'pip install "augmix-bench\[corrupt\]"'):
-        textures.frost_folder()
-    monkeypatch.undo()
-    altered = (("frost1.png", "0" * 32),) + textures.FROST_FILES[1:]
-    monkeypatch.setattr(textures, "FROST_FILES", altered)
-    textures.frost_textures.cache_clear()
-    with pytest.raises(UserError, match="frost1.png is not the original frost texture"):
-        textures.frost_textures(0.5)
-    textures.frost_textures.cache_clear()

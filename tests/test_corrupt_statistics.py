@@ -4,13 +4,14 @@ the spread of |corrupted - clean| over the same clean images agree with the tran
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import learnable_images
 
 import original_corruptions as original
 from augmix_bench.corrupt import CorruptionSetting, corrupt_images, image_generators
-from augmix_bench.corrupt.textures import frost_folder
 
 RANDOM = (
     "gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "glass_blur", "motion_blur",
@@ -19,8 +20,8 @@ RANDOM = (
 
 
 @pytest.fixture(autouse=True)
-def _frost_textures(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(original, "FROST_DIR", frost_folder())
+def _frost_textures(monkeypatch: pytest.MonkeyPatch, frost_cache: Path) -> None:
+    monkeypatch.setattr(original, "FROST_DIR", frost_cache)
 
 
 def _differences(corrupted: np.ndarray, clean: np.ndarray) -> tuple[np.ndarray, float]:

@@ -27,7 +27,7 @@ from ..files import check_folder
 from ..corrupt.parameters import TABLES, table_for_side
 
 #: The modules of the ``[corrupt]`` extra.
-EXTRA_MODULES: tuple[str, ...] = ("scipy", "cv2", "imagecorruptions")
+EXTRA_MODULES: tuple[str, ...] = ("scipy", "cv2")
 
 log = logging.getLogger("augmix_bench")
 
@@ -126,6 +126,10 @@ def run_corrupt(cfg: Mapping[str, Any]) -> Path:
     if released is not None and output.resolve() == released.resolve():
         raise UserError(f"output={output} is the released {released.name} folder; choose another output=")
     check_folder(output, "output")
+    if "frost" in options["corruptions"]:
+        from ..corrupt.texture_download import ensure_frost_textures
+
+        ensure_frost_textures(bool(cfg["dataset"].get("download", False)), progress=bool(cfg.get("progress", True)))
     table = table_for_side(source.side, options["table"])
     if labels is not None:
         if options["severities"] != list(SEVERITIES):
