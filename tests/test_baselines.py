@@ -414,13 +414,18 @@ def test_paper_settings_in_the_configs(benchmark: CifarBenchmark) -> None:
     assert OmegaConf.load(config_dir() / "recipe" / "augmentation" / "mixup.yaml").optim.weight_decay == 1e-4
 
 
+def shipped(name: str) -> dict:
+    """The shipped ``configs/augmentation/<name>.yaml`` as a dict."""
+    return OmegaConf.to_container(OmegaConf.load(config_dir() / "augmentation" / f"{name}.yaml"))
+
+
 def test_unknown_options_are_user_errors(benchmark: CifarBenchmark) -> None:
     with pytest.raises(
         UserError, match="augmentation 'cutout' has no option 'size'; accepted: length, holes"
     ):
-        build_training_plan({"name": "cutout", "size": 8}, benchmark, seed=1)
+        build_training_plan(shipped("cutout") | {"size": 8}, benchmark, seed=1)
     with pytest.raises(UserError, match="augmentation 'adversarial' has no option 'mean'"):
-        build_training_plan({"name": "adversarial", "mean": [0, 0, 0]}, benchmark, seed=1)
+        build_training_plan(shipped("adversarial") | {"mean": [0, 0, 0]}, benchmark, seed=1)
 
 
 @pytest.mark.slow

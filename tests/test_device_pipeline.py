@@ -164,7 +164,7 @@ def test_augmentation_on_device_after_the_loader_crops() -> None:
 
 def test_pipeline_choice_and_bad_values(cifar10_root: Path) -> None:
     benchmark = CifarBenchmark(cifar10_root)
-    augmix = build_training_plan({"name": "augmix"}, benchmark, seed=1)
+    augmix = build_training_plan(OmegaConf.load(CONFIGS / "augmix.yaml"), benchmark, seed=1)
     assert resolve_data_pipeline("auto", CPU, benchmark, augmix) == "cpu"
     assert resolve_data_pipeline("auto", torch.device("cuda"), benchmark, augmix) == "gpu"
     assert resolve_data_pipeline("gpu", CPU, benchmark, augmix) == "gpu"

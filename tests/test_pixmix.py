@@ -277,7 +277,7 @@ def test_bad_pixmix_options_are_refused(tmp_path: Path) -> None:
         PixMix(mixing_set, k=-1)
     with pytest.raises(ValueError, match=r"augmentation.beta=0 is invalid"):
         PixMix(mixing_set, beta=0)
-    with pytest.raises(ValueError, match=r"augmentation.severity=11 is out of range"):
+    with pytest.raises(ValueError, match=r"augmentation.severity=11 is invalid; accepted: a number in \(0.1, 10\]"):
         PixMix(mixing_set, severity=11)
     with pytest.raises(ValueError, match=r"no reference resize; pass resize="):
         MixingSet(tmp_path, 64)
