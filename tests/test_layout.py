@@ -7,9 +7,13 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "augmix_bench"
 #: Layers usable as a library: they never import Hydra, the CLI, config building, training or evaluation.
-LOWER_LAYERS = ("augment", "models", "data", "corrupt", "metrics", "losses", "files", "errors", "alexnet")
-HIGHER = ("augmix_bench.cli", "augmix_bench.config", "augmix_bench.training", "augmix_bench.evaluation",
-          "augmix_bench.distributed", "augmix_bench.report", "hydra", "omegaconf")
+LOWER_LAYERS = ("augment", "models", "data", "corrupt", "files", "errors", "lazy", "schema")
+HIGHER = ("augmix_bench.cli", "augmix_bench.commands", "augmix_bench.config", "augmix_bench.training",
+          "augmix_bench.evaluation", "augmix_bench.distributed", "augmix_bench.report", "hydra", "omegaconf")
+#: Packages that receive built objects: they never turn config into objects themselves.
+BUILT_OBJECT_LAYERS = ("training", "evaluation", "distributed")
+#: What only the composition root (and the entry points above it) may import.
+COMPOSITION = ("augmix_bench.commands", "augmix_bench.config", "augmix_bench.cli", "hydra", "omegaconf")
 
 
 def module_of(path: Path) -> str:
@@ -70,7 +74,38 @@ def test_lower_layers_import_no_higher_layer() -> None:
         for module, targets in graph.items()
         if module.split(".")[1:2] and module.split(".")[1] in LOWER_LAYERS
         for target in targets
-        if any(target == h or target.startswith(h + ".") for h in HIGHER)
+        if _under(target, HIGHER)
+    ]
+    assert offences == []
+
+
+def _under(target: str, prefixes: tuple[str, ...]) -> bool:
+    return any(target == p or target.startswith(p + ".") for p in prefixes)
+
+
+def test_packages_of_built_objects_never_import_config_or_commands() -> None:
+    """training/, evaluation/ and distributed/ import nothing from config/, commands/, cli/, Hydra or
+    OmegaConf, at module or function level (the walk covers every import statement of a file)."""
+    graph = import_graph()
+    offences = [
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        if module.split(".")[1:2] and module.split(".")[1] in BUILT_OBJECT_LAYERS
+        for target in targets
+        if _under(target, COMPOSITION)
+    ]
+    assert offences == []
+
+
+def test_only_the_entry_points_and_the_api_import_the_composition_root() -> None:
+    graph = import_graph()
+    allowed = ("augmix_bench.cli", "augmix_bench.commands", "augmix_bench.api")
+    offences = [
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        if not _under(module, allowed)
+        for target in targets
+        if _under(target, ("augmix_bench.commands",))
     ]
     assert offences == []
 
