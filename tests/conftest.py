@@ -110,8 +110,24 @@ def frost_cache(tmp_path_factory: pytest.TempPathFactory):
         yield cache / "frost"
 
 
+#: The test being set up or run (pytest_runtest_setup), for run_cli's tier check.
+CURRENT_TEST: list[pytest.Item] = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Remember the test whose fixtures and body run next."""
+    CURRENT_TEST[:] = [item]
+
+
 def run_cli(program: str, *args: str, cwd: Path, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    """Run an installed console script (``augmix-train``...) with the test interpreter's environment."""
+    """Run an installed console script (``augmix-train``...) with the test interpreter's environment.
+
+    Only tests marked ``e2e`` may start a console script (the fast tier, ``-m "not e2e and not
+    signals"``, must not); refusals, ``--help`` and ``--cfg job`` belong in ``run_in_process``.
+    """
+    if CURRENT_TEST and CURRENT_TEST[0].get_closest_marker("e2e") is None:
+        raise AssertionError(f"{CURRENT_TEST[0].nodeid} starts {program}: mark it @pytest.mark.e2e or use run_in_process")
     executable = Path(sys.executable).with_name(program)
     full_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
     result = subprocess.run([str(executable), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=900)

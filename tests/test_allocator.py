@@ -18,6 +18,7 @@ def run(env: dict[str, str]) -> list[str]:
     return out.stdout.splitlines()
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")
 def test_settings_are_applied_and_exported() -> None:
     described, exported = run({})
@@ -25,5 +26,6 @@ def test_settings_are_applied_and_exported() -> None:
     assert exported == "1073741824 33554432"
 
 
+@pytest.mark.e2e
 def test_opt_out_keeps_the_defaults() -> None:
     assert run({"AUGMIX_SYSTEM_MALLOC": "1"}) == ["system default", "None None"]

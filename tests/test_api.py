@@ -51,6 +51,7 @@ def fixture_test_set(root: Path) -> tuple[torch.Tensor, torch.Tensor]:
     return images, torch.tensor(entry[b"labels"])
 
 
+@pytest.mark.e2e
 def test_the_package_exports_the_api_without_importing_torch() -> None:
     code = (
         "import augmix_bench, sys; assert 'torch' not in sys.modules and 'hydra' not in sys.modules; "
@@ -62,6 +63,7 @@ def test_the_package_exports_the_api_without_importing_torch() -> None:
     assert evaluate is augmix_bench.api.evaluate and load_checkpoint is augmix_bench.api.load_checkpoint
 
 
+@pytest.mark.e2e
 def test_load_checkpoint_returns_the_trained_model_and_config(checkpoint: Path) -> None:
     saved = torch.load(checkpoint, weights_only=False)
     model, config = load_checkpoint(checkpoint)
@@ -74,6 +76,7 @@ def test_load_checkpoint_returns_the_trained_model_and_config(checkpoint: Path) 
     assert all(tensor.device.type == "cpu" for tensor in loaded.values())
 
 
+@pytest.mark.e2e
 def test_evaluate_gives_the_numbers_of_augmix_eval(
     checkpoint: Path, cifar10_root: Path, tmp_path: Path
 ) -> None:

@@ -428,7 +428,7 @@ def test_unknown_options_are_user_errors(benchmark: CifarBenchmark) -> None:
         build_training_plan(shipped("adversarial") | {"mean": [0, 0, 0]}, benchmark, seed=1)
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_each_baseline_trains_one_epoch_through_the_cli(cifar10_root: Path, tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     run_cli(

@@ -1,3 +1,4 @@
+import pytest
 """The console scripts as a user runs them: help, composed config, bad input, multirun."""
 
 import json
@@ -7,6 +8,7 @@ from conftest import TINY_RUN, run_cli, run_in_process
 from omegaconf import OmegaConf
 
 
+@pytest.mark.e2e
 def test_help_works_from_any_folder(tmp_path: Path) -> None:
     train = run_cli("augmix-train", "--help", cwd=tmp_path).stdout  # a real process, from another folder
     assert train.startswith("augmix-train: train a model")
@@ -53,10 +55,11 @@ def test_unknown_choice_in_a_sweep_is_one_line(tmp_path: Path) -> None:
     assert "unknown augmentation 'nosuchaug'" in line and "standard" in line
 
 
-def test_missing_data_is_one_line_naming_the_folder(tmp_path: Path) -> None:
+def test_missing_data_is_one_line_naming_the_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = run_cli("augmix-train", f"dataset.root={empty}", *TINY_RUN, cwd=tmp_path, check=False)
+    monkeypatch.chdir(tmp_path)
+    result = run_in_process("augmix-train", f"dataset.root={empty}", *TINY_RUN)
     line = one_line_error(result, "augmix-train")
     assert str(empty / "cifar-10-batches-py") in line and "dataset.download=true" in line
 
@@ -66,11 +69,13 @@ def test_missing_checkpoint_is_one_line(tmp_path: Path) -> None:
     assert "does not exist" in one_line_error(result, "augmix-eval")
 
 
-def test_bad_model_option_is_one_line(tmp_path: Path, cifar10_root: Path) -> None:
-    result = run_cli("augmix-train", f"dataset.root={cifar10_root}", *TINY_RUN, "model.depth=11", cwd=tmp_path, check=False)
+def test_bad_model_option_is_one_line(tmp_path: Path, cifar10_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_in_process("augmix-train", f"dataset.root={cifar10_root}", *TINY_RUN, "model.depth=11")
     assert "model.depth=11 is invalid" in one_line_error(result, "augmix-train")
 
 
+@pytest.mark.e2e
 def test_multirun_writes_one_folder_and_index_line_per_job(tmp_path: Path, cifar10_root: Path) -> None:
     sweep = tmp_path / "sweep"
     run_cli(

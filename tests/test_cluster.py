@@ -265,6 +265,7 @@ def _ranks(rank: int, world: int, init_file: str, folder: str) -> None:
         dist.destroy_process_group()
 
 
+@pytest.mark.e2e
 def test_ranks_prepare_once_per_node_read_rank0s_file_and_draw_their_own_numbers(tmp_path: Path) -> None:
     (tmp_path / "ckpt.txt").write_text("epoch 7")
     mp.spawn(_ranks, args=(4, str(tmp_path / "init"), str(tmp_path)), nprocs=4)
@@ -282,6 +283,7 @@ def test_ranks_prepare_once_per_node_read_rank0s_file_and_draw_their_own_numbers
     assert torch.equal(outcomes[0]["first"], torch.rand(4))  # rank 0 keeps the run's seed
 
 
+@pytest.mark.signals
 def test_usr1_requeues_once_and_sigterm_only_stops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = fake_scontrol(tmp_path / "bin")
     monkeypatch.setenv("PATH", f"{calls.parent}{os.pathsep}{os.environ['PATH']}")
@@ -324,6 +326,7 @@ def srun_run(cifar10_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return runs[0]
 
 
+@pytest.mark.e2e
 def test_srun_tasks_form_one_job(srun_run: Path) -> None:
     results = json.loads((srun_run / "results.json").read_text())
     assert results["meta"]["world_size"] == 2
@@ -335,6 +338,8 @@ def test_srun_tasks_form_one_job(srun_run: Path) -> None:
     assert len(rng) == 2 and not torch.equal(rng[0]["torch"], rng[1]["torch"])  # each rank's own state
 
 
+@pytest.mark.e2e
+@pytest.mark.signals
 def test_preempted_srun_job_requeues_and_resumes_to_the_same_result(
     cifar10_root: Path, srun_run: Path, tmp_path: Path
 ) -> None:

@@ -38,6 +38,7 @@ def user_code() -> tuple[Path, Path]:
     return EXAMPLE, EXAMPLE / "conf"
 
 
+@pytest.mark.e2e
 def test_users_model_dataset_and_augmentation_train_and_the_checkpoint_evaluates(
     user_code: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -77,6 +78,7 @@ def test_unknown_group_option_lists_the_users_folder_too(user_code: tuple[Path, 
     )
 
 
+@pytest.mark.e2e
 def test_custom_target_from_the_command_line_trains(cifar10_root: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     run_cli(
@@ -105,6 +107,7 @@ def test_custom_model_name_and_bad_targets(cifar10_root: Path) -> None:
         build_model_from_config({"name": "d", "_target_": "builtins.dict", "width": 3}, 10)
 
 
+@pytest.mark.e2e
 def test_state_dict_checkpoints_of_outside_models_evaluate(cifar10_root: Path, tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = torchvision.models.resnet18(num_classes=10)
@@ -169,6 +172,7 @@ def write_image_folder(root: Path, side: int, corruptions: tuple[str, ...]) -> d
     return {"val": 3 * counts["val"]}
 
 
+@pytest.mark.e2e
 def test_image_folder_trains_and_evaluates_the_corruptions_found(tmp_path: Path) -> None:
     root = tmp_path / "flowers"
     write_image_folder(root, 40, ("fog_like", "noise_like"))

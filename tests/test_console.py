@@ -44,6 +44,7 @@ def test_a_loop_shorter_than_the_interval_prints_nothing(monkeypatch: pytest.Mon
     assert console.LINE_INTERVAL == 60.0 and stream.getvalue() == ""
 
 
+@pytest.mark.e2e
 def test_a_terminal_gets_a_live_bar() -> None:
     controller, terminal = pty.openpty()
     termios.tcsetwinsize(terminal, (24, 80))  # a new pseudo-terminal is 0 columns wide

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_RUN, run_cli, write_cifar
+from conftest import TINY_RUN, run_cli, run_in_process, write_cifar
 from omegaconf import OmegaConf
 from PIL import Image
 
@@ -47,6 +47,7 @@ def cifar(tmp_path_factory: pytest.TempPathFactory, frost_cache: Path) -> dict:
     return {"root": root, "x": test_x, "y": test_y, "out": root / "CIFAR-10-C-seed0"}
 
 
+@pytest.mark.e2e
 def test_cifar_set_is_in_the_loader_layout(cifar: dict) -> None:
     out = cifar["out"]
     assert sorted(_files(out)) == sorted([f"{c}.npy" for c in ALL_CORRUPTIONS] + ["labels.npy"])
@@ -68,6 +69,7 @@ def test_cifar_set_is_in_the_loader_layout(cifar: dict) -> None:
     assert np.array_equal(noise[25:26], expected)
 
 
+@pytest.mark.e2e
 def test_same_seed_same_bytes_whatever_the_workers_other_seed_other_bytes(cifar: dict, tmp_path: Path) -> None:
     root = cifar["root"]
     again, other = tmp_path / "again", tmp_path / "other"
@@ -81,6 +83,8 @@ def test_same_seed_same_bytes_whatever_the_workers_other_seed_other_bytes(cifar:
         assert same == (name in DETERMINISTIC), name
 
 
+@pytest.mark.e2e
+@pytest.mark.signals
 def test_a_killed_run_resumes_to_the_same_bytes(cifar: dict, tmp_path: Path) -> None:
     out = tmp_path / "resumed"
     names = ["gaussian_noise", "contrast", "glass_blur", "fog", "jpeg_compression"]
@@ -103,6 +107,7 @@ def test_a_killed_run_resumes_to_the_same_bytes(cifar: dict, tmp_path: Path) -> 
     assert _files(out) == {k: v for k, v in _files(cifar["out"]).items() if k[:-4] in names + ["labels"]}
 
 
+@pytest.mark.e2e
 def test_evaluation_reads_the_generated_folder(cifar: dict, tmp_path: Path) -> None:
     root = cifar["root"]
     run_dir = tmp_path / "run"
@@ -131,6 +136,7 @@ def _write_tree(folder: Path, sizes: list[tuple[int, int]], suffix: str, classes
         Image.fromarray(np.kron(pixels, np.ones((8, 8, 1), dtype=np.uint8))).save(path, quality=95)
 
 
+@pytest.mark.e2e
 def test_imagenet_layout(tmp_path: Path) -> None:
     _write_tree(tmp_path / "imagenet" / "val", [(320, 256), (256, 288), (400, 296)], ".JPEG", ("n01", "n02"))
     run_cli("augmix-corrupt", "dataset=imagenet", f"dataset.root={tmp_path}", "corrupt.corruptions=[brightness,fog]",
@@ -177,9 +183,11 @@ def test_image_folder_needs_square_images_of_one_size(tmp_path: Path) -> None:
         run_corrupt(_folder_config(tmp_path))
 
 
-def test_bad_input_is_one_line_before_any_work(cifar: dict, tmp_path: Path) -> None:
+@pytest.mark.e2e
+def test_bad_input_is_one_line_before_any_work(cifar: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = cifar["root"]
-    result = run_cli("augmix-corrupt", f"dataset.root={root}", "corrupt.corruptions=[fog,rain]", *QUIET, cwd=tmp_path, check=False)
+    monkeypatch.chdir(tmp_path)
+    result = run_in_process("augmix-corrupt", f"dataset.root={root}", "corrupt.corruptions=[fog,rain]", *QUIET)
     assert result.returncode == 2 and result.stderr.strip().splitlines() == [
         "augmix-corrupt: error: corrupt.corruptions=['fog', 'rain'] is invalid; accepted: null or a list whose "
         f"items are each one of {', '.join(ALL_CORRUPTIONS)}"

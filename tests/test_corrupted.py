@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY_RUN, run_cli, write_cifar, write_cifar_c
+from conftest import TINY_RUN, run_in_process, write_cifar, write_cifar_c
 
 from augmix_bench.data import CifarBenchmark
 from augmix_bench.errors import UserError
@@ -108,18 +108,12 @@ def test_bad_severity(root: Path) -> None:
         CifarBenchmark(root).corrupted_set("fog", 6)
 
 
-def test_missing_corruption_file_through_the_cli(cifar10_root: Path, tmp_path: Path) -> None:
+def test_missing_corruption_file_through_the_cli(cifar10_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "data"
     shutil.copytree(cifar10_root, root)
     (root / "CIFAR-10-C" / "contrast.npy").unlink()
-    result = run_cli(
-        "augmix-train",
-        f"dataset.root={root}",
-        f"hydra.run.dir={tmp_path / 'run'}",
-        *TINY_RUN,
-        cwd=tmp_path,
-        check=False,
-    )
+    monkeypatch.chdir(tmp_path)
+    result = run_in_process("augmix-train", f"dataset.root={root}", f"hydra.run.dir={tmp_path / 'run'}", *TINY_RUN)
     assert result.returncode == 2
     assert result.stderr == (
         f"augmix-train: error: CIFAR-10-C incomplete in {root / 'CIFAR-10-C'} (missing contrast.npy); "

@@ -25,11 +25,13 @@ def run_check(*args: str, out: Path | None = None) -> subprocess.CompletedProces
     )
 
 
+@pytest.mark.e2e
 def test_the_script_parses() -> None:
     assert shutil.which("bash")
     subprocess.run(["bash", "-n", str(SCRIPT)], check=True)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("args", "message"),
     [(("--fast",), "unknown argument '--fast'"), (("--dry-run", "--stages", "data,warp"), "unknown stage 'warp'")],
@@ -40,6 +42,7 @@ def test_bad_arguments_fail_in_one_line(args: tuple[str, ...], message: str) -> 
     assert done.stderr.count("\n") == 1 and message in done.stderr and "accepted:" in done.stderr
 
 
+@pytest.mark.e2e
 def test_dry_run_trains_on_generated_data_and_writes_the_report(tmp_path: Path) -> None:
     out = tmp_path / "out"
     committed = ROOT / "results" / "benchmarks" / "device_check.json"

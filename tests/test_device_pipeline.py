@@ -187,7 +187,7 @@ def test_pipeline_choice_and_bad_values(cifar10_root: Path) -> None:
     assert isinstance(build_training_batches(augmix, benchmark, runtime(), "gpu", 32, 1), DeviceArrayBatches)
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_cli_trains_with_the_gpu_pipeline_on_cpu(cifar10_root: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     overrides = ("eval.suites=[clean]", "trainer.data_pipeline=gpu")

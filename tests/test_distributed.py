@@ -1,3 +1,4 @@
+import pytest
 """DDP on the CPU (gloo): launched by the tool, by torchrun, and as submitit tasks; sharded evaluation."""
 
 import csv
@@ -43,6 +44,7 @@ def assert_one_complete_run(run_dir: Path, test_size: int) -> dict:
     return results
 
 
+@pytest.mark.e2e
 def test_tool_launched_and_torchrun_ranks_agree(cifar10_root: Path, tmp_path: Path) -> None:
     spawned = tmp_path / "spawned"
     run_cli("augmix-train", f"dataset.root={cifar10_root}", *DDP_RUN, f"hydra.run.dir={spawned}", cwd=tmp_path)
@@ -67,6 +69,7 @@ def test_tool_launched_and_torchrun_ranks_agree(cifar10_root: Path, tmp_path: Pa
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.e2e
 def test_submitit_tasks_are_the_ranks(cifar10_root: Path, tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     run_cli(
@@ -79,6 +82,8 @@ def test_submitit_tasks_are_the_ranks(cifar10_root: Path, tmp_path: Path) -> Non
     assert results["clean"]["n"] == 99 and results["meta"]["world_size"] == 2
 
 
+@pytest.mark.e2e
+@pytest.mark.signals
 def test_killed_ddp_job_resumes_to_the_uninterrupted_result(cifar10_root: Path, tmp_path: Path) -> None:
     common = [f"dataset.root={cifar10_root}", *DDP_RUN, "trainer.epochs=3", "seed=11"]
     full = tmp_path / "full"
@@ -119,6 +124,7 @@ def _sharded_predictions(rank: int, world: int, init_file: str, root: str, out: 
         dist.destroy_process_group()
 
 
+@pytest.mark.e2e
 def test_sharded_evaluation_equals_single_process(cifar10_root: Path, tmp_path: Path) -> None:
     mp.spawn(_sharded_predictions, args=(2, str(tmp_path / "init"), str(cifar10_root), str(tmp_path)), nprocs=2)
     torch.manual_seed(0)

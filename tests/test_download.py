@@ -193,6 +193,7 @@ def test_archive_without_top_level_folder_wrapper(server: ArchiveServer, tmp_pat
     assert (tmp_path / "ImageNet-C" / "gaussian_noise" / "1" / "n0" / "a.JPEG").read_bytes() == b"jpeg"
 
 
+@pytest.mark.e2e
 def test_augmix_download_cli(server: ArchiveServer, archives: dict, tmp_path: Path) -> None:
     root = tmp_path / "data"
     args = [

@@ -63,6 +63,7 @@ def test_retries_wait_twice_as_long_each_time(tmp_path: Path, caplog: pytest.Log
     assert str(info.value) == f"download of {url} failed after 4 attempts: Connection refused"
 
 
+@pytest.mark.e2e
 def test_a_full_disk_fails_at_once_naming_the_part_file(server: ArchiveServer, tmp_path: Path) -> None:
     """A real write error (the file-size limit) is not retried; the .part it names exists."""
     url = server.add("blob.bin", np.random.default_rng(0).bytes(300_000))

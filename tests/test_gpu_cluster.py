@@ -30,6 +30,7 @@ def weights(run_dir: Path) -> dict[str, torch.Tensor]:
     return torch.load(run_dir / "checkpoints" / "last.pt", weights_only=False, map_location="cpu")["model"]
 
 
+@pytest.mark.e2e
 @needs_cuda
 def test_fp16_channels_last_compiled_run_on_cuda(cifar10_root: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
@@ -45,6 +46,8 @@ def test_fp16_channels_last_compiled_run_on_cuda(cifar10_root: Path, tmp_path: P
     assert result.stderr.count("Recompiling") <= 1, result.stderr
 
 
+@pytest.mark.e2e
+@pytest.mark.signals
 @needs_cuda
 def test_preempted_cuda_run_resumes_to_the_uninterrupted_result(cifar10_root: Path, tmp_path: Path) -> None:
     """Dropout draws from the GPU's generator: equal weights need its state restored on resume."""
@@ -74,6 +77,7 @@ def test_preempted_cuda_run_resumes_to_the_uninterrupted_result(cifar10_root: Pa
     assert all(torch.allclose(a[k].double(), b[k].double(), atol=1e-3, rtol=0) for k in a)
 
 
+@pytest.mark.e2e
 @needs_two
 def test_two_gpu_nccl_job_and_the_refusal_of_more_ranks_than_gpus(cifar10_root: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "ddp"

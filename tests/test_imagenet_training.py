@@ -23,6 +23,7 @@ def imagenet_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.mark.e2e
 def test_imagenet_reference_preset_trains_and_reports_mce(imagenet_root: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     run_cli(
@@ -50,6 +51,7 @@ def test_imagenet_reference_preset_trains_and_reports_mce(imagenet_root: Path, t
     assert again["clean"] == results["clean"] and again["corruptions"]["mce"] == pytest.approx(corruptions["mce"])
 
 
+@pytest.mark.e2e
 def test_released_preset_differs_where_documented(tmp_path: Path) -> None:
     from omegaconf import OmegaConf
 

@@ -1,3 +1,4 @@
+import pytest
 """A non-editable install ships the Hydra configs and the paper's numbers inside the package."""
 
 import subprocess
@@ -8,6 +9,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.e2e
 def test_wheel_contains_every_config_and_finds_them(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(REPO)],

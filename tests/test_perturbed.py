@@ -163,6 +163,7 @@ def eval_root(cifar10_root: Path, tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.e2e
 def test_augmix_eval_fills_corruptions_and_perturbations(
     checkpoint: Path, cifar10_root: Path, server: ArchiveServer, tmp_path: Path
 ) -> None:
@@ -204,6 +205,7 @@ def test_augmix_eval_fills_corruptions_and_perturbations(
     assert (root / "CIFAR-10-P" / "rotate.npy").is_file()  # downloaded because dataset.download=true
 
 
+@pytest.mark.e2e
 def test_augmix_eval_reports_a_corrupt_sequence_file_in_one_line(
     checkpoint: Path, cifar10_root: Path, tmp_path: Path
 ) -> None:

@@ -45,6 +45,7 @@ def _tree(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
+@pytest.mark.e2e
 def test_default_run_and_sweep_folders_in_a_read_only_current_folder(
     read_only: Callable[[Path], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -63,6 +64,7 @@ def test_default_run_and_sweep_folders_in_a_read_only_current_folder(
     assert _tree(here) == []
 
 
+@pytest.mark.e2e
 def test_a_read_only_run_folder_is_refused_before_training(
     read_only: Callable[[Path], str], cifar10_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -86,6 +88,7 @@ def test_a_read_only_run_folder_is_refused_before_training(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
 
 
+@pytest.mark.e2e
 def test_evaluation_output_in_a_read_only_folder_is_refused_before_evaluating(
     read_only: Callable[[Path], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -103,6 +106,7 @@ def test_evaluation_output_in_a_read_only_folder_is_refused_before_evaluating(
     assert _tree(tmp_path) == ["run", "run/checkpoints", "run/checkpoints/last.pt"]
 
 
+@pytest.mark.e2e
 def test_download_and_corrupt_into_a_read_only_folder(
     read_only: Callable[[Path], str], cifar10_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

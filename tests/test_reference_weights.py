@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import run_cli
+from conftest import run_cli, run_in_process
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
@@ -221,6 +221,7 @@ EVAL_ARGS = (
 )
 
 
+@pytest.mark.e2e
 def test_augmix_eval_evaluates_a_reference_checkpoint(cifar10_root: Path, tmp_path: Path) -> None:
     checkpoint = tmp_path / "checkpoint.pth.tar"
     images, labels = first_test_images(cifar10_root, 50)
@@ -256,13 +257,14 @@ def test_augmix_eval_evaluates_a_reference_checkpoint(cifar10_root: Path, tmp_pa
 
 
 def test_augmix_eval_refuses_a_reference_checkpoint_that_does_not_fit_in_one_line(
-    cifar10_root: Path, tmp_path: Path
+    cifar10_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     checkpoint = tmp_path / "checkpoint.pth.tar"
     tiny_wrn_checkpoint(checkpoint, torch.randn(4, 3, 32, 32))
-    result = run_cli(
+    monkeypatch.chdir(tmp_path)
+    result = run_in_process(
         "augmix-eval", f"checkpoint={checkpoint}", "model=wrn40_2", "model.depth=16", "model.widen_factor=1",
-        f"dataset.root={cifar10_root}", *EVAL_ARGS, cwd=tmp_path, check=False,
+        f"dataset.root={cifar10_root}", *EVAL_ARGS,
     )
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
@@ -272,12 +274,11 @@ def test_augmix_eval_refuses_a_reference_checkpoint_that_does_not_fit_in_one_lin
     assert not (tmp_path / "eval_results.json").exists()
 
 
-def test_augmix_eval_needs_model_and_dataset_for_a_reference_checkpoint(tmp_path: Path) -> None:
+def test_augmix_eval_needs_model_and_dataset_for_a_reference_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     checkpoint = tmp_path / "checkpoint.pth.tar"
     tiny_wrn_checkpoint(checkpoint, torch.randn(4, 3, 32, 32))
-    result = run_cli(
-        "augmix-eval", f"checkpoint={checkpoint}", "checkpoint_format=reference", cwd=tmp_path, check=False
-    )
+    monkeypatch.chdir(tmp_path)
+    result = run_in_process("augmix-eval", f"checkpoint={checkpoint}", "checkpoint_format=reference")
     assert result.returncode == 2
     [line] = result.stderr.splitlines()
     assert line.startswith(

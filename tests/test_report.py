@@ -245,6 +245,7 @@ def test_missing_matplotlib_names_the_extra(sweep: Path, monkeypatch: pytest.Mon
     assert not (sweep / "report").exists()
 
 
+@pytest.mark.e2e
 def test_console_script(sweep: Path, tmp_path: Path) -> None:
     result = run_cli("augmix-report", str(sweep / "0" / "results.json"), str(sweep / "2"), cwd=tmp_path)
     assert result.stdout.splitlines()[0] == str(sweep / "0" / "report" / "report.md")

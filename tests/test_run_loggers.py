@@ -120,6 +120,7 @@ def _train_log(run_dir: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.e2e
 def test_training_run_writes_events_beside_the_csv(tmp_path: Path, cifar10_root: Path) -> None:
     run_dir = tmp_path / "run"
     run_cli("augmix-train", f"dataset.root={cifar10_root}", f"hydra.run.dir={run_dir}", *TINY_RUN,
@@ -133,6 +134,7 @@ def test_training_run_writes_events_beside_the_csv(tmp_path: Path, cifar10_root:
     assert results["config"]["logger"] == {"_target_": "augmix_bench.training.run_logger.TensorBoardLogger"}
 
 
+@pytest.mark.e2e
 def test_a_logger_of_ones_own_receives_the_runs_numbers(tmp_path: Path, cifar10_root: Path) -> None:
     """``logger._target_`` names a class outside the package (this module); the tool passes ``run_dir``,
     ``+logger.filename`` is its own option, and it sees each epoch's row and the final results."""

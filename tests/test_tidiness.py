@@ -45,3 +45,47 @@ def test_download_leaves_no_log_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "cannot be downloaded automatically (licence)" in result.stderr
     assert [p.name for p in tmp_path.iterdir()] == []
+
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+PACKAGE_FOLDERS = ("augment", "cli", "commands", "config", "corrupt", "data", "distributed", "evaluation",
+                   "models", "report", "training")
+
+
+def _resolves(dotted: str) -> bool:
+    """Whether ``dotted`` (``augmix_bench.a.b`` or ``augmix_bench.a.b.attribute``) names a module or
+    an attribute of one."""
+    import importlib
+    import importlib.util
+
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        module = ".".join(parts[:cut])
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            found = False
+        if found:
+            target = importlib.import_module(module)
+            for name in parts[cut:]:
+                if not hasattr(target, name):
+                    return False
+                target = getattr(target, name)
+            return True
+    return False
+
+
+def test_the_docs_name_only_modules_that_exist() -> None:
+    import re
+
+    texts = {path.name: path.read_text(encoding="utf-8") for path in [REPOSITORY / "README.md", *sorted((REPOSITORY / "docs").glob("*.md"))]}
+    folders = "|".join(PACKAGE_FOLDERS)
+    missing = []
+    for name, text in texts.items():
+        for dotted in sorted(set(re.findall(r"\baugmix_bench(?:\.[A-Za-z_][A-Za-z0-9_]*)+", text))):
+            if not _resolves(dotted.rstrip(".")):
+                missing.append(f"{name}: {dotted}")
+        for path in sorted(set(re.findall(rf"(?<![\w/])((?:{folders})/[a-z_]+\.py)", text))):
+            if not (REPOSITORY / "src" / "augmix_bench" / path).is_file():
+                missing.append(f"{name}: {path}")
+    assert missing == []

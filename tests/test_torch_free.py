@@ -41,6 +41,7 @@ def probe(entry: str, program: str, *args: str, cwd: Path) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1]) | {"stderr": result.stderr}
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("entry", "program", "args", "code"),
     [
@@ -65,6 +66,7 @@ def test_config_only_paths_import_no_torch(entry: str, program: str, args: tuple
     assert list(tmp_path.iterdir()) == []  # nothing written: no outputs/, no run folder
 
 
+@pytest.mark.e2e
 def test_the_report_reads_runs_without_torch(tmp_path: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()

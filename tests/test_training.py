@@ -28,6 +28,7 @@ def cifar500(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.mark.e2e
 def test_two_epochs_learn_and_evaluation_reproduces(cifar500: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     run_cli(
@@ -93,6 +94,8 @@ def test_two_epochs_learn_and_evaluation_reproduces(cifar500: Path, tmp_path: Pa
     assert partial["config"]["model"]["depth"] == 10
 
 
+@pytest.mark.e2e
+@pytest.mark.signals
 def test_killed_run_resumes_to_the_uninterrupted_result(cifar10_root: Path, tmp_path: Path) -> None:
     common = [f"dataset.root={cifar10_root}", *TINY_RUN, "trainer.epochs=3", "eval.suites=[clean]", "seed=5"]
     full = tmp_path / "full"
@@ -132,6 +135,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(cifar10_root: Path, tmp_
     assert rows_a == rows_b
 
 
+@pytest.mark.e2e
 def test_resume_refuses_a_changed_recipe(cifar10_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run_dir = tmp_path / "run"
     common = [f"dataset.root={cifar10_root}", *TINY_RUN, "eval.suites=[clean]", f"hydra.run.dir={run_dir}"]
@@ -152,6 +156,7 @@ def test_resume_refuses_a_changed_recipe(cifar10_root: Path, tmp_path: Path, mon
     assert "it trained with the cpu data pipeline, this run would use gpu" in other_pipeline.stderr
 
 
+@pytest.mark.e2e
 def test_reduced_precision_channels_last_and_compile_train(
     cifar10_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -250,6 +250,8 @@ def _live_processes_in_group(group: int) -> list[str]:
     return [line for line in listing.splitlines() if line.strip() and not line.lstrip().startswith("Z")]
 
 
+@pytest.mark.e2e
+@pytest.mark.signals
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_training_says_how_to_continue(signum: int, cifar10_root: Path, tmp_path: Path) -> None:
     """Ctrl-C / SIGTERM after a finished epoch: one line with the exact command that resumes, no
@@ -269,6 +271,8 @@ def test_interrupted_training_says_how_to_continue(signum: int, cifar10_root: Pa
     assert log[-1].endswith(line) and sum(f"epoch {n}/200" in entry for entry in log for n in range(1, epoch + 1)) == epoch
 
 
+@pytest.mark.e2e
+@pytest.mark.signals
 def test_interrupted_ddp_job_launched_by_the_tool_says_how_to_continue(cifar10_root: Path, tmp_path: Path) -> None:
     """Ctrl-C on a 2-rank job that augmix-train launched itself: the launcher passes the signal on,
     each rank stops at its next batch, and rank 0's checkpoint gives the one line; no rank is left."""
@@ -282,6 +286,8 @@ def test_interrupted_ddp_job_launched_by_the_tool_says_how_to_continue(cifar10_r
     assert (process.returncode, stderr) == (2, line + "\n")
 
 
+@pytest.mark.e2e
+@pytest.mark.signals
 def test_interrupted_before_the_first_checkpoint_says_how_to_start_again(cifar10_root: Path, tmp_path: Path) -> None:
     """Stopped while loading or in the first epoch: nothing to resume, so the line gives the command
     that starts the run again, and the half-made run folder is gone."""
@@ -299,6 +305,8 @@ def test_interrupted_before_the_first_checkpoint_says_how_to_start_again(cifar10
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
 
 
+@pytest.mark.e2e
+@pytest.mark.signals
 def test_interrupted_while_pytorch_loads(cifar10_root: Path, tmp_path: Path) -> None:
     """Ctrl-C in the first seconds, while augmix-train still imports PyTorch (after its config passed
     the checks): one line, no traceback, nothing written (the handler is installed before the heavy
@@ -342,6 +350,7 @@ train_main()
 """
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("signalled", [True, False])
 def test_an_import_broken_by_ctrl_c_is_the_interrupt(signalled: bool, tmp_path: Path) -> None:
     """After a Ctrl-C, an import error is the interrupt's doing: one line; without one, the real
@@ -356,6 +365,7 @@ def test_an_import_broken_by_ctrl_c_is_the_interrupt(signalled: bool, tmp_path: 
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.signals
 @pytest.mark.parametrize("existing", [False, True])
 def test_interrupted_while_hydra_sets_up_the_run(
     existing: bool, cifar10_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -404,6 +414,7 @@ resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv.pop(1)),) * 2)
 """
 
 
+@pytest.mark.e2e
 def test_a_failed_checkpoint_write_keeps_the_last_good_one(tmp_path: Path) -> None:
     """A real write error (the file-size limit, EFBIG, as a full disk gives ENOSPC): the error names
     the checkpoint, the previous checkpoint is intact and no temporary file is left."""
@@ -424,6 +435,7 @@ except OSError as exc:
     assert sorted(p.name for p in path.parent.iterdir()) == ["last.pt"]
 
 
+@pytest.mark.e2e
 def test_training_that_cannot_write_its_checkpoint_ends_in_one_line(cifar10_root: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     script = LIMITED_WRITES + "from augmix_bench.cli import train_main\nsys.argv[0] = 'augmix-train'\ntrain_main()\n"
@@ -438,6 +450,7 @@ def test_training_that_cannot_write_its_checkpoint_ends_in_one_line(cifar10_root
     assert (run / "train.log").read_text().splitlines()[-1].endswith(line)
 
 
+@pytest.mark.e2e
 def test_training_that_cannot_write_its_results_keeps_the_checkpoint(cifar10_root: Path, tmp_path: Path) -> None:
     """The file-size limit is lowered just before results.json is written (as a disk that fills up
     during the final evaluation): one line naming results.json, the checkpoint of the finished run
@@ -467,6 +480,7 @@ train_main()
     assert (run / "train.log").read_text().splitlines()[-1].endswith(line)
 
 
+@pytest.mark.e2e
 def test_generating_a_corruption_set_on_a_full_disk_ends_in_one_line_and_resumes(cifar10_root: Path, tmp_path: Path) -> None:
     """Each CIFAR -C file (100 images x 5 severities, 1.5 MB) exceeds a 1 MB file-size limit: one
     line naming the file; without the limit the same command finishes from the chunks already made."""
