@@ -189,8 +189,8 @@ def test_bad_input_is_one_line_before_any_work(cifar: dict, tmp_path: Path, monk
     monkeypatch.chdir(tmp_path)
     result = run_in_process("augmix-corrupt", f"dataset.root={root}", "corrupt.corruptions=[fog,rain]", *QUIET)
     assert result.returncode == 2 and result.stderr.strip().splitlines() == [
-        "augmix-corrupt: error: corrupt.corruptions=['fog', 'rain'] is invalid; accepted: null or a list whose "
-        f"items are each one of {', '.join(ALL_CORRUPTIONS)}"
+        "augmix-corrupt: error: corrupt.corruptions=['fog', 'rain'] is invalid; accepted: null or a non-empty list "
+        f"of distinct items, each one of {', '.join(ALL_CORRUPTIONS)}"
     ]
     cifar_config = {"dataset": {"name": "cifar10", "_target_": "augmix_bench.data.CifarBenchmark", "variant": "cifar10",
                                 "root": str(root)},
@@ -201,7 +201,7 @@ def test_bad_input_is_one_line_before_any_work(cifar: dict, tmp_path: Path, monk
         ({"output": str(cifar["out"]), "seed": 3}, "generated with seed=0, not 3"),
         ({"corrupt": {"parameters": "tiny"}}, "unknown corrupt.parameters 'tiny'; choose from: cifar, imagenet"),
         ({"corrupt": {"severities": [2]}}, "holds all 5 severities"),
-        ({"corrupt": {"severities": [6]}}, "severity 6 is invalid; accepted: 1-5"),
+        ({"corrupt": {"severities": [6]}}, r"corrupt.severities=\[6\] is invalid; accepted: a non-empty list of distinct items, each an integer in \[1, 5\]"),
         ({"corrupt": {"workers": 0}}, "corrupt.workers must be a positive integer or null"),
         ({"dataset": {"name": "svhn", "_target_": "mypkg.Svhn"}}, "cannot corrupt dataset 'svhn'; choose from: cifar10, cifar100, imagenet, image_folder"),
     ]

@@ -241,7 +241,8 @@ def test_missing_matplotlib_names_the_extra(sweep: Path, monkeypatch: pytest.Mon
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # what an environment without the extra sees
     assert main([str(sweep)]) == 2
     line = capsys.readouterr().err.strip()
-    assert line == 'augmix-report: error: the plots need matplotlib, which is not installed; pip install "augmix-bench[report]"'
+    assert line == ('augmix-report: error: augmix-report needs the [report] extra (missing: matplotlib); '
+                    'install it in the augmix-bench checkout: pip install -e ".[report]"')
     assert not (sweep / "report").exists()
 
 

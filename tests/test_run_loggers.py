@@ -94,7 +94,7 @@ def test_csv_writes_nothing_and_only_rank_0_logs(tmp_path: Path) -> None:
 
 def test_missing_tensorboard_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # what an environment without the extra sees
-    with pytest.raises(UserError, match=r'^logger=tensorboard needs the tensorboard package; pip install "augmix-bench\[tensorboard\]"$'):
+    with pytest.raises(UserError, match=r'^logger=tensorboard needs the \[tensorboard\] extra \(missing: tensorboard\); install it in the augmix-bench checkout: pip install -e "\.\[tensorboard\]"$'):
         open_run_logger(TENSORBOARD, tmp_path, Runtime(torch.device("cpu")))
 
 

@@ -50,8 +50,10 @@ def test_two_epochs_learn_and_evaluation_reproduces(cifar500: Path, tmp_path: Pa
     corruptions = results["corruptions"]
     assert set(corruptions) == {
         "mean_error", "mce", "relative_mce", "rms_calibration_error", "rms_calibration_error_reference",
-        "rms_calibration_error_by_severity", "calibration_bins", "per_corruption",
+        "rms_calibration_error_by_severity", "calibration_bins", "extra_mean_error", "extra_corruptions",
+        "per_corruption",
     }
+    assert (corruptions["extra_mean_error"], corruptions["extra_corruptions"]) == (None, [])  # CIFAR-10-C: the 15
     assert len(corruptions["rms_calibration_error_by_severity"]) == 5
     assert sum(corruptions["calibration_bins"]["count"]) == 15 * 5 * 500
     assert list(corruptions["per_corruption"]) == list(CORRUPTION_NAMES)

@@ -33,7 +33,7 @@ CASES = [
     ("augmix-train", ["augmentation.severity=abc"], "augmentation.severity='abc' is invalid; accepted: a number in (0.1, 10]"),
     ("augmix-train", ["eval.limit=abc"], "eval.limit='abc' is invalid; accepted: null or an integer >= 1"),
     ("augmix-train", ["eval.limit=-1"], "eval.limit=-1 is invalid; accepted: null or an integer >= 1"),
-    ("augmix-train", ["seed=-1"], "seed=-1 is invalid; accepted: an integer in [0, 18446744073709551615]"),
+    ("augmix-train", ["seed=-1"], "seed=-1 is invalid; accepted: an integer in [0, 9223372036854775807]"),
     ("augmix-train", ["optim.lr=-1"], "optim.lr=-1 is invalid; accepted: a number > 0"),
     ("augmix-train", ["trainer.num_workers=-1"], "trainer.num_workers=-1 is invalid; accepted: an integer >= 0"),
     ("augmix-train", ["trainer.epoch=3"],

@@ -1,8 +1,10 @@
 """What a running command shows and hears at the console: progress, and Ctrl-C / SIGTERM.
 
 Progress: a live bar when stderr is a terminal. A redirected stderr (a log file, a SLURM output
-file, a pipe) gets no carriage returns: a plain line at most every ``LINE_INTERVAL`` seconds, and
-nothing for a loop that ends sooner.
+file, a pipe) gets no carriage returns: a plain line at most every ``LINE_INTERVAL`` seconds, each
+state once (tqdm's monitor thread, which redraws a bar idle for 10 s, is kept off these lines), and
+the final state (100% for a loop that ran to its end) as the last line; nothing for a loop that
+ends sooner than the interval.
 
 Stopping: inside a batch loop (``between_batches``) the first Ctrl-C or SIGTERM only asks to stop
 (``stop_requested``); the loop looks at the flag before each batch (``raise_if_stop_requested``)
@@ -115,8 +117,25 @@ def progress_bar(iterable: Iterable | None = None, *, enabled: bool = True, **op
     total = options.get("total")
     if total is None and iterable is not None and hasattr(iterable, "__len__"):
         total = len(iterable)  # type: ignore[arg-type]
-    lines = {"mininterval": LINE_INTERVAL, "delay": LINE_INTERVAL, "bar_format": LINE_FORMAT if total else UNSIZED_LINE_FORMAT}
-    return tqdm(iterable, file=_Lines(sys.stderr), **{**options, **lines})
+    lines = {
+        "mininterval": LINE_INTERVAL,
+        "delay": LINE_INTERVAL,
+        "miniters": 1,  # fixed: tqdm's monitor thread redraws only bars whose miniters it raised
+        "bar_format": LINE_FORMAT if total else UNSIZED_LINE_FORMAT,
+    }
+    return _LineBar(iterable, file=_Lines(sys.stderr), **{**options, **lines})
+
+
+class _LineBar(tqdm):
+    """A tqdm whose display is a series of lines (``_Lines``): closing it writes the final state,
+    unless that was the last line written or no line was written at all."""
+
+    def close(self) -> None:
+        """Write the final state as the last line (``leave`` would clear a bar; a line stays)."""
+        if not self.disable and self.fp.lines and self.last_print_n != self.n:
+            self.refresh()
+        self.leave = False  # tqdm would otherwise draw the final state again
+        super().close()
 
 
 class _Lines:
@@ -124,12 +143,14 @@ class _Lines:
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
+        self.lines = 0  # lines written so far
 
     def write(self, text: str) -> None:
         """Write the status in ``text`` as a line; clearing writes (blanks) are dropped."""
         status = text.replace("\r", "").strip()
         if status:
             self.stream.write(status + "\n")
+            self.lines += 1
 
     def flush(self) -> None:
         """Flush the underlying stream."""

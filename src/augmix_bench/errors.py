@@ -2,7 +2,11 @@
 
 ``UserError``: bad input; the message names the bad value and what would have been accepted.
 ``Interrupted``: training stopped by a signal; the line says how to continue.
+``missing_extra``: the ``UserError`` for an optional dependency that is not installed, with the
+install command that works from a checkout (the package is not on the index).
 """
+
+from collections.abc import Sequence
 
 
 class UserError(ValueError):
@@ -21,3 +25,18 @@ class Interrupted(Exception):
         self.epoch = epoch
         self.run_dir = run_dir
         self.resumable = resumable
+
+
+def install_command(extra: str) -> str:
+    """The command that installs the optional ``extra`` into a source checkout (editable install)."""
+    return f'pip install -e ".[{extra}]"'
+
+
+def missing_extra(needed_by: str, extra: str, missing: Sequence[str] = ()) -> UserError:
+    """The one-line refusal of ``needed_by`` (a command or a key), whose optional ``extra`` is not
+    installed (``missing``: the modules that did not import)."""
+    detail = f" (missing: {', '.join(missing)})" if missing else ""
+    return UserError(
+        f"{needed_by} needs the [{extra}] extra{detail}; install it in the augmix-bench checkout: "
+        f"{install_command(extra)}"
+    )

@@ -74,9 +74,30 @@ def atomic_directory(final: str | Path) -> Iterator[Path]:
             shutil.rmtree(trash, ignore_errors=True)
         else:
             os.replace(tmp, final)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.filename is not None and Path(exc.filename).is_relative_to(tmp):
+            # name the file being made, not its place in the temporary folder that no longer exists
+            raise OSError(exc.errno, exc.strerror, str(final / Path(exc.filename).relative_to(tmp))) from None
         raise
+
+
+@contextlib.contextmanager
+def naming_os_errors(path: str | Path) -> Iterator[None]:
+    """Give ``path`` to an ``OSError`` raised without a file name while the block writes ``path``
+    (a full disk as NumPy or pickle report it: ``7680000 requested and 1957760 written``), with
+    the space left on its disk when the error has no reason of the system's."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        reason = exc.strerror
+        if reason is None:
+            reason = str(exc)
+            with contextlib.suppress(OSError):
+                reason += f" ({shutil.disk_usage(Path(path).parent).free / 1e6:.1f} MB free on its disk)"
+        raise OSError(exc.errno, reason, str(path)) from None
 
 
 @contextlib.contextmanager

@@ -28,6 +28,8 @@ class Rule:
     choices: tuple[str, ...] = ()
     nullable: bool = False
     items: Rule | None = None  # the rule of every element of a list
+    distinct: bool = False  # a list holds no item twice
+    min_items: int = 0  # a list holds at least this many items
     forbidden: tuple[float, ...] = ()  # values inside the range that are refused
     text: str | None = None  # what the rule accepts, in words, where the range says it badly
 
@@ -38,7 +40,11 @@ class Rule:
         elif self.choices:
             text = "one of " + ", ".join(self.choices)
         elif self.kind == "list":
-            text = "a list" + (f" whose items are each {self.items.accepted()}" if self.items else "")
+            text = {0: "a list", 1: "a non-empty list"}.get(self.min_items, f"a list of at least {self.min_items} items")
+            if self.distinct:
+                text += " of distinct items" + (f", each {self.items.accepted()}" if self.items else "")
+            elif self.items:
+                text += f" whose items are each {self.items.accepted()}"
         else:
             text = _KIND_WORDS[self.kind]
             if self.minimum is not None and self.maximum is not None:
@@ -53,7 +59,12 @@ class Rule:
         if value is None:
             return self.nullable
         if self.kind == "list":
-            return isinstance(value, (list, tuple)) and (self.items is None or all(self.items.fits(v) for v in value))
+            return (
+                isinstance(value, (list, tuple))
+                and len(value) >= self.min_items
+                and (not self.distinct or len(set(map(repr, value))) == len(value))
+                and (self.items is None or all(self.items.fits(v) for v in value))
+            )
         if self.kind == "any":
             return True
         if not isinstance(value, _TYPES[self.kind]) or (self.kind in ("int", "float") and isinstance(value, bool)):
@@ -127,6 +138,10 @@ CORRUPTION_TABLES: tuple[str, ...] = ("cifar", "imagenet")
 #: Every corruption ``augmix-corrupt`` generates: the benchmark's 15, then the 4 held-out ones.
 ALL_CORRUPTIONS: tuple[str, ...] = (*CORRUPTIONS, *EXTRA_CORRUPTIONS)
 
+#: ``seed`` of ``augmix-train`` and ``augmix-corrupt``: torch seeds its data sampler with
+#: ``seed + epoch``, which must stay within 64 bits, so seeds stop at 2**63 - 1.
+SEED_RULE = Rule("int", minimum=0, maximum=2**63 - 1)
+
 #: Keys of the ``trainer`` and ``eval`` nodes (training and ``augmix-eval``).
 TRAINER_RULES: dict[str, Rule] = {
     "trainer.epochs": Rule("int", minimum=1),
@@ -154,7 +169,7 @@ TRAINER_RULES: dict[str, Rule] = {
 #: Keys of ``augmix-train`` besides the trainer's.
 TRAIN_RULES: dict[str, Rule] = {
     **TRAINER_RULES,
-    "seed": Rule("int", minimum=0, maximum=2**64 - 1),
+    "seed": SEED_RULE,
     "resume": Rule("bool"),
     "optim.name": _choice("sgd"),
     "optim.lr": Rule("float", minimum=0, exclusive=True),
@@ -188,12 +203,14 @@ DOWNLOAD_RULES: dict[str, Rule] = {
 #: Keys of ``augmix-corrupt``.
 CORRUPT_RULES: dict[str, Rule] = {
     "output": Rule("str", nullable=True),
-    "seed": Rule("int", minimum=0, maximum=2**64 - 1),
+    "seed": SEED_RULE,
     "progress": Rule("bool"),
     "corrupt.workers": Rule("int", minimum=1, nullable=True),
     "corrupt.parameters": _choice(*CORRUPTION_TABLES, nullable=True),
-    "corrupt.corruptions": Rule("list", items=_choice(*ALL_CORRUPTIONS), nullable=True),
-    "corrupt.severities": Rule("list", items=Rule("int", minimum=min(SEVERITIES), maximum=max(SEVERITIES))),
+    "corrupt.corruptions": Rule("list", items=_choice(*ALL_CORRUPTIONS), nullable=True, distinct=True, min_items=1),
+    "corrupt.severities": Rule(
+        "list", items=Rule("int", minimum=min(SEVERITIES), maximum=max(SEVERITIES)), distinct=True, min_items=1
+    ),
     "corrupt.chunk_size": Rule("int", minimum=1),
     "dataset.root": Rule("str"),
     "dataset.download": Rule("bool"),

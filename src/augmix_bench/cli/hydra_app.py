@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 
 from ..commands.tasks import TASKS
 from ..config.paths import check_group_choices, config_dir
-from ..config.preflight import open_run_keys, preflight
+from ..config.preflight import check_command_line, open_run_keys, preflight
 from ..config.validate import validate_config
 from ..distributed.environment import is_secondary_launched_rank, secondary_rank_overrides
 from ..errors import Interrupted, UserError
@@ -32,9 +32,10 @@ def run_hydra(program: str, config_name: str) -> None:
     line, compose the config and run the task. A refusal ends in one line and ``SystemExit(2)``; a
     ``KeyboardInterrupt`` before the training task started undoes what Hydra wrote, then propagates."""
     keep_freed_memory()
-    if config_name == "eval":
-        sys.argv[1:] = open_run_keys(sys.argv[1:])
     try:
+        check_command_line(sys.argv[1:])
+        if config_name == "eval":
+            sys.argv[1:] = open_run_keys(sys.argv[1:])
         check_group_choices(config_name, sys.argv[1:])
         preflight(config_name, sys.argv[1:])
     except UserError as exc:

@@ -11,6 +11,8 @@ them: ``num_classes`` for models; ``name`` for datasets; ``benchmark`` and ``see
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,8 @@ from ..data.benchmark import Benchmark
 from ..errors import UserError
 from ..runtime import Runtime, check_precision, configure_cuda_math, resolve_device
 from ..training.run_logger import RunLogger
+
+log = logging.getLogger("augmix_bench")
 
 
 def plain(node: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
@@ -114,16 +118,29 @@ def make_runtime(
     trainer: DictConfig, rank: int = 0, world_size: int = 1, local_rank: int = 0, local_world_size: int = 1
 ) -> Runtime:
     """Runtime settings (device, precision, workers, rank) from the ``trainer`` config, and the
-    CUDA math settings it names (``trainer.tf32``)."""
+    CUDA math settings it names (``trainer.tf32``). ``trainer.num_workers`` is capped to the CPUs
+    this process may use (``usable_workers``); the config keeps the value asked for."""
     device = resolve_device(trainer.accelerator, local_rank, local_world_size)
     configure_cuda_math(device, bool(trainer.get("tf32", False)))
     return Runtime(
         device=device,
         precision=check_precision(trainer.precision),
         channels_last=bool(trainer.channels_last),
-        num_workers=int(trainer.num_workers),
+        num_workers=usable_workers(int(trainer.num_workers), report=rank == 0),
         progress=bool(trainer.progress),
         rank=rank,
         world_size=world_size,
         local_rank=local_rank,
     )
+
+
+def usable_workers(asked: int, report: bool = True) -> int:
+    """``asked`` data-loader workers, at most one per CPU this process may run on
+    (``os.sched_getaffinity``: a container's or a job's CPU set, not the machine's), so that PyTorch
+    does not warn at every loader; when capped, says so once in the log (``report``)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if asked <= cpus:
+        return asked
+    if report:
+        log.info("trainer.num_workers=%d capped to %d: this process may use %d CPUs", asked, cpus, cpus)
+    return cpus

@@ -10,9 +10,9 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,8 @@ from ..data.cifar import CORRUPTED_FOLDERS
 from ..data.cifar_pickles import CIFAR_LAYOUTS, read_cifar
 from ..data.imagenet import CORRUPTED_FOLDER as IMAGENET_CORRUPTED_FOLDER
 from ..data.names import SEVERITIES
-from ..errors import UserError
+from ..errors import UserError, missing_extra
+from ..schema import ALL_CORRUPTIONS, CORRUPT_RULES, check
 from ..files import check_folder
 from ..corrupt.parameters import TABLES, table_for_side
 
@@ -49,28 +50,26 @@ def dataset_kind(dataset: Mapping[str, Any]) -> str | None:
 
 
 def require_extra() -> None:
-    """A ``UserError`` naming the missing modules unless the ``[corrupt]`` extra is installed."""
-    missing = [m for m in EXTRA_MODULES if importlib.util.find_spec(m) is None]
+    """A ``UserError`` naming the modules that do not import unless the ``[corrupt]`` extra is installed."""
+    missing = []
+    for module in EXTRA_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
     if missing:
-        raise UserError(
-            f"augmix-corrupt needs the [corrupt] extra (missing: {', '.join(missing)}); "
-            'install it with: pip install "augmix-bench[corrupt]"'
-        )
+        raise missing_extra("augmix-corrupt", "corrupt", missing)
 
 
 def _options(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    from ..corrupt.registry import ALL_CORRUPTIONS, check_corruptions
-
+    """The generation options of ``cfg``, checked by the schema's rules (as on the command line:
+    ``corrupt.corruptions=null`` is all 19; an empty list or a name or severity given twice is refused)."""
     corrupt = cfg.get("corrupt") or {}
-    corruptions = corrupt.get("corruptions")
-    severities = list(corrupt.get("severities") or SEVERITIES)
-    try:
-        names = check_corruptions(list(corruptions) if corruptions else list(ALL_CORRUPTIONS))
-    except ValueError as exc:
-        raise UserError(f"corrupt.corruptions: {exc}") from None
-    bad = [s for s in severities if s not in SEVERITIES]
-    if bad:
-        raise UserError(f"corrupt.severities: severity {bad[0]!r} is invalid; accepted: 1-5")
+    corruptions = _as_list(corrupt.get("corruptions"))
+    severities = _as_list(corrupt.get("severities", list(SEVERITIES)))
+    check("corrupt.corruptions", corruptions, CORRUPT_RULES)
+    check("corrupt.severities", severities, CORRUPT_RULES)
+    names = corruptions if corruptions is not None else list(ALL_CORRUPTIONS)
     workers = corrupt.get("workers")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise UserError(f"corrupt.workers must be a positive integer or null (all cores), got {workers!r}")
@@ -83,8 +82,13 @@ def _options(cfg: Mapping[str, Any]) -> dict[str, Any]:
     seed = cfg.get("seed", 0)
     if not isinstance(seed, int) or seed < 0:
         raise UserError(f"seed must be a non-negative integer, got {seed!r}")
-    return {"corruptions": names, "severities": sorted(set(severities)), "workers": workers, "table": table, "seed": seed,
+    return {"corruptions": names, "severities": sorted(severities), "workers": workers, "table": table, "seed": seed,
             "chunk_size": chunk_size}
+
+
+def _as_list(value: Any) -> list[Any] | None:
+    """A config list (a ``ListConfig`` too) as a plain list; anything else as it is, for the rule to refuse."""
+    return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else value
 
 
 def _dataset(cfg: Mapping[str, Any], seed: int) -> tuple[str, Any, np.ndarray | None, Path, Path | None]:

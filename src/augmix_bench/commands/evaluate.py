@@ -2,7 +2,9 @@
 
 ``checkpoint_format=native`` (written by ``augmix-train``): the checkpoint's own config is the base;
 the keys the user overrode on the command line (``dataset.root``, ``eval.*``,
-``trainer.num_workers``, ...) replace the checkpoint's values.
+``trainer.num_workers``, ...) replace the checkpoint's values. A ``dataset.corruptions_dir`` on the
+command line asks for the corruptions suite, added to the checkpoint's ``eval.suites`` unless the
+command line sets ``eval.suites`` too.
 
 ``checkpoint_format=reference`` (written by the AugMix reference implementation) and
 ``checkpoint_format=state_dict`` (a bare ``state_dict``, e.g. a torchvision or timm model's
@@ -13,6 +15,7 @@ evaluation uses and what ``results.json`` records.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -37,6 +40,8 @@ from ..models import load_reference_weights
 from ..models.state_dict import load_fitting_state_dict
 from ..evaluation.results import assemble_results, write_results
 from ..evaluation.suite import Evaluator, check_suites, required_parts
+
+log = logging.getLogger("augmix_bench")
 
 #: Keys of the eval config that describe the invocation, not the evaluated run.
 INVOCATION_KEYS: tuple[str, ...] = ("checkpoint", "checkpoint_format", "output")
@@ -120,6 +125,21 @@ def weights_only_setup(cfg: DictConfig, state: dict[str, Any]) -> EvaluationSetu
     return EvaluationSetup(cfg, identity, None)
 
 
+def asked_suites(run_cfg: DictConfig, overrides: Sequence[str]) -> list[str]:
+    """The suites to evaluate: ``eval.suites`` of ``run_cfg``, plus ``corruptions`` when the command
+    line names a ``dataset.corruptions_dir`` and no ``eval.suites`` (a corruption set passed is a
+    corruption evaluation asked for, whatever suites the checkpoint was trained with). ``run_cfg``
+    is updated to match, so ``results.json`` records what was evaluated."""
+    suites = list(run_cfg.eval.suites)
+    keys = override_keys(overrides)
+    named_dir = "dataset.corruptions_dir" in keys and OmegaConf.select(run_cfg, "dataset.corruptions_dir") is not None
+    if named_dir and "corruptions" not in suites and not any(k in ("eval", "eval.suites") for k in keys):
+        suites.append("corruptions")
+        run_cfg.eval.suites = suites
+        log.info("dataset.corruptions_dir given: evaluating the corruptions suite too (eval.suites=[%s])", ",".join(suites))
+    return suites
+
+
 def build_loaded_model(
     model_cfg: DictConfig, num_classes: int, state: dict[str, Any], checkpoint_format: str
 ) -> nn.Module:
@@ -155,7 +175,7 @@ def evaluate_checkpoint(cfg: DictConfig, overrides: Sequence[str]) -> tuple[dict
     native = cfg.checkpoint_format == "native"
     setup = native_setup(cfg, state, overrides) if native else weights_only_setup(cfg, state)
     run_cfg = setup.config
-    suites = list(run_cfg.eval.suites)
+    suites = asked_suites(run_cfg, overrides)
     check_suites(suites)
     runtime = make_runtime(run_cfg.trainer)
     benchmark = build_benchmark_from_config(run_cfg.dataset)

@@ -1,7 +1,8 @@
 """``augmix-report PATH... [--output DIR | output=DIR]``: the command line of the report.
 
 Bad input is one line on stderr: ``augmix-report: error: ...`` with exit status 2 before any work
-(a PATH that does not exist, nothing to report, matplotlib missing); a PATH without results and a
+(a PATH that does not exist, nothing to report, matplotlib missing, an output that is a file or
+cannot be written; a write that fails on the way names its file); a PATH without results and a
 malformed results file are one ``augmix-report: warning: ...`` line each, and the rest is reported.
 """
 
@@ -13,7 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from ..errors import UserError
+from ..errors import UserError, missing_extra
+from ..files import check_folder, os_error_line
 
 PROGRAM = "augmix-report"
 
@@ -57,7 +59,7 @@ def _require_matplotlib() -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise UserError('the plots need matplotlib, which is not installed; pip install "augmix-bench[report]"') from None
+        raise missing_extra("augmix-report", "report", ["matplotlib"]) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,8 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(_hydra_style(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # --help, or a usage error already printed in one line
         return int(exc.code or 0)
+    output = args.output if args.output is not None else default_output(args.paths[0])
     try:
         _require_matplotlib()
+        check_folder(output, "output")
         from ..report.collect import collect
         from ..report.tables import to_markdown
         from ..report.writer import write_report
@@ -82,10 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{PROGRAM}: warning: no results.json or eval_results.json under {path}", file=sys.stderr)
         for bad in collection.malformed:
             print(f"{PROGRAM}: warning: skipping malformed {bad.path}: it {bad.reason}", file=sys.stderr)
-        output = args.output if args.output is not None else default_output(args.paths[0])
         report = write_report(collection, output, args.paths)
     except UserError as exc:
         print(f"{PROGRAM}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, or a folder that turned read-only while writing
+        print(f"{PROGRAM}: error: cannot write {os_error_line(exc)}", file=sys.stderr)
         return 2
     print(report.markdown)
     for table in report.main_tables:

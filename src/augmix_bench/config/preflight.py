@@ -6,21 +6,27 @@ when they pass the ``_target_`` imports; the run folder's name (which may derive
 from its builder) is resolved last. When Hydra refuses the overrides (an unknown
 key) or they form a sweep (``-m``), the config is composed from the config-group choices alone and
 overridden keys that it lacks are refused with the closest existing key. A sweep's values are
-checked job by job when each job starts.
+checked job by job when each job starts. Before all that, ``check_command_line`` refuses what Hydra
+itself would answer with a traceback: two mode flags, an override its grammar cannot read, a
+launcher without its extra.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import importlib
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
-from hydra.errors import HydraException
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException, OverrideParseException
 from omegaconf import DictConfig, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
+from ..errors import UserError, missing_extra
 from ..files import check_folder
 from .paths import config_dir, config_groups, user_config_dirs
 from .validate import check_override_keys, validate_static, validate_targets
@@ -30,22 +36,38 @@ VALUE_FLAGS: frozenset[str] = frozenset(
     {"--config-dir", "-cd", "--config-name", "-cn", "--config-path", "-cp", "--cfg", "-c", "--package", "-p",
      "--experimental-rerun"}
 )
+#: The optional value of ``--info`` / ``-i``.
+INFO_TOPICS: frozenset[str] = frozenset({"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"})
 #: Hydra flags that show something instead of running (values are not checked then).
 SHOW_FLAGS: frozenset[str] = frozenset(
     {"--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--shell-completion", "-sc", "--resolve"}
 )
 #: Config nodes whose keys are not known before a checkpoint is read (``augmix-eval``).
 OPEN_NODES: dict[str, tuple[str, ...]] = {"eval": ("dataset", "model")}
+#: Hydra's flags that pick what the command does, by the name that says it (Hydra takes one at most).
+MODE_FLAGS: dict[str, str] = {
+    "--run": "--run", "-r": "--run", "--multirun": "-m", "-m": "-m", "--cfg": "--cfg", "-c": "--cfg",
+    "--info": "--info", "-i": "--info", "--shell-completion": "--shell-completion", "-sc": "--shell-completion",
+}
+#: Launchers of the config tree (``hydra/launcher=<option>``) that need an optional extra: the
+#: modules that must import, the extra that installs them, and the programs they run.
+LAUNCHER_EXTRAS: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {
+    "slurm": (("hydra_plugins.hydra_submitit_launcher", "submitit"), "slurm", ("srun",)),
+}
+#: Hydra's description of its override grammar.
+GRAMMAR_URL = "https://hydra.cc/docs/1.3/advanced/override_grammar/basic/"
 
 
 def split_arguments(arguments: Sequence[str]) -> tuple[list[str], set[str]]:
     """The overrides (``key=value``, ``~key``, ``group=option``) and the flags of a command line."""
     overrides, flags = [], set()
     skip = False
+    previous = ""
     for argument in arguments:
-        if skip:
-            skip = False
+        if skip or (previous in ("--info", "-i") and argument in INFO_TOPICS):
+            skip, previous = False, ""
             continue
+        previous = argument
         if argument.startswith("-") and not argument.startswith("--") and "=" in argument:
             overrides.append(argument)
         elif argument.startswith("-"):
@@ -55,6 +77,67 @@ def split_arguments(arguments: Sequence[str]) -> tuple[list[str], set[str]]:
         else:
             overrides.append(argument)
     return overrides, flags
+
+
+def check_command_line(arguments: Sequence[str]) -> None:
+    """Refuse, in one ``UserError``, what Hydra itself would refuse with a traceback or a page of
+    text: two mode flags (``-m`` with ``--cfg``), an override its grammar cannot read, a launcher
+    whose optional extra is not installed."""
+    overrides, flags = split_arguments(arguments)
+    modes = sorted({MODE_FLAGS[f] for f in flags if f in MODE_FLAGS})
+    if len(modes) > 1:
+        hint = (" (to see the config of a sweep's job, pass that job's values with --cfg job and without -m)"
+                if {"--cfg", "-m"} <= set(modes) else "")
+        raise UserError(
+            f"{' and '.join(modes)} cannot be combined; accepted: at most one of -m/--multirun, --cfg, "
+            f"--info, --shell-completion, --run{hint}"
+        )
+    parser = OverridesParser.create()
+    for override in overrides:
+        try:
+            parser.parse_overrides([override])
+        except OverrideParseException as exc:
+            raise UserError(grammar_refusal(override, exc.message)) from None
+    for override in overrides:
+        key, _, value = override.partition("=")
+        if key.lstrip("+~") == "hydra/launcher" and value in LAUNCHER_EXTRAS:
+            _check_launcher(value, *LAUNCHER_EXTRAS[value])
+
+
+def _check_launcher(option: str, modules: Sequence[str], extra: str, programs: Sequence[str]) -> None:
+    """Refuse ``hydra/launcher=<option>`` when its extra's ``modules`` do not import or its
+    ``programs`` are not on ``PATH``."""
+    missing = []
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise missing_extra(f"hydra/launcher={option}", extra, missing)
+    absent = [program for program in programs if shutil.which(program) is None]
+    if absent:
+        raise UserError(
+            f"hydra/launcher={option} submits the jobs with {', '.join(absent)}, which is not on PATH; "
+            f"run the command where {', '.join(absent)} is (e.g. a SLURM login node), or drop hydra/launcher={option}"
+        )
+
+
+def grammar_refusal(override: str, message: str) -> str:
+    """The one line refusing ``override``, which Hydra's override grammar cannot read (``message``:
+    Hydra's reason, several lines; for a character the lexer stops at, a caret under it)."""
+    lines = message.splitlines()
+    prefix = "LexerNoViableAltException: "
+    if len(lines) > 1 and lines[0].startswith(prefix) and lines[1].strip() == "^":
+        column = len(lines[1]) - 1 - len(prefix)
+        where = repr(override[column]) if 0 <= column < len(override) else "a character"
+        key, equals, value = override.partition("=")
+        plain = equals and not {"'", '"'} & set(value)
+        hint = f"quote the value: \"{key}='{value}'\"" if plain else f"accepted: Hydra's override grammar ({GRAMMAR_URL})"
+        return f"cannot read the override {override!r}: Hydra's override grammar does not accept {where} there; {hint}"
+    reasons = [line for line in lines if not line.startswith(("See ", "Error parsing override"))]
+    reason = "; ".join(reasons) or "not an override"
+    return f"cannot read the override {override!r}: {reason}; accepted: Hydra's override grammar ({GRAMMAR_URL})"
 
 
 def _compose(config_name: str, overrides: list[str], extra_dirs: list[Path]) -> tuple[DictConfig, DictConfig] | None:

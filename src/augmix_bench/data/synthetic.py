@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from ..files import atomic_directory
+from ..files import atomic_directory, naming_os_errors
 from .benchmark import Benchmark
 from .cifar import CORRUPTED_FOLDERS, CifarBenchmark
 from .cifar_pickles import cifar_folder
@@ -56,7 +56,7 @@ def _write_cifar_pickle(path: Path, images: np.ndarray, labels: np.ndarray, batc
         b"data": images.transpose(0, 3, 1, 2).reshape(len(images), -1),
         b"filenames": [f"synthetic_{i:05d}.png".encode() for i in range(len(images))],
     }
-    with open(path, "wb") as handle:
+    with naming_os_errors(path), open(path, "wb") as handle:
         pickle.dump(entry, handle, protocol=2)
 
 
@@ -157,10 +157,12 @@ class SyntheticCifarBenchmark(CifarBenchmark):
             self.prepare(["clean"], download=True)
             test_x, test_y = self._test
             with atomic_directory(self.root / CORRUPTED_FOLDERS[self.variant]) as tmp:
-                np.save(tmp / "labels.npy", np.tile(test_y, len(SEVERITIES)).astype(np.uint8))
+                with naming_os_errors(tmp / "labels.npy"):
+                    np.save(tmp / "labels.npy", np.tile(test_y, len(SEVERITIES)).astype(np.uint8))
                 for c, corruption in enumerate(CORRUPTIONS):
                     rng = np.random.default_rng((self.seed, 1, c))
                     blocks = [corrupt_stand_in(test_x, corruption, s, rng) for s in SEVERITIES]
-                    np.save(tmp / f"{corruption}.npy", np.concatenate(blocks))
+                    with naming_os_errors(tmp / f"{corruption}.npy"):
+                        np.save(tmp / f"{corruption}.npy", np.concatenate(blocks))
             return
         Benchmark.download(self, part, progress)

@@ -2,7 +2,7 @@
 
 Every video of a perturbation has the same number of frames (the release generates a fixed number
 per perturbation); the count is read from the first video and every other video is checked
-against it. PyAV is an optional dependency (``pip install 'augmix-bench[video]'``), imported only
+against it. PyAV is an optional dependency (``pip install -e ".[video]"``), imported only
 when a video is decoded.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 from PIL import Image
 from torch.utils.data import Dataset
 
-from ..errors import UserError
+from ..errors import UserError, missing_extra
 
 #: File name ending of ImageNet-P videos.
 VIDEO_SUFFIXES: tuple[str, ...] = (".mp4",)
@@ -25,9 +25,7 @@ def decode_video(path: str) -> list[Image.Image]:
     try:
         import av
     except ImportError:
-        raise UserError(
-            "reading ImageNet-P videos needs PyAV: pip install av (or 'augmix-bench[video]')"
-        ) from None
+        raise missing_extra("reading ImageNet-P videos", "video", ["av"]) from None
     try:
         with av.open(path) as container:
             return [frame.to_image() for frame in container.decode(video=0)]

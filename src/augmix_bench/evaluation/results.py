@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..files import atomic_write_json
+from ..files import atomic_write_json, naming_os_errors
 from ..runtime import Runtime
 from .runinfo import device_name, git_commit, versions
 
@@ -94,7 +94,7 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
 def append_index(index: Path, entry: dict[str, Any]) -> None:
     """Append one JSON line to a sweep's ``runs.jsonl`` (locked, so parallel jobs do not interleave)."""
     index.parent.mkdir(parents=True, exist_ok=True)
-    with open(index, "a", encoding="utf-8") as handle:
+    with naming_os_errors(index), open(index, "a", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             handle.write(json.dumps(entry) + "\n")

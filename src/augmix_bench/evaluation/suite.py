@@ -19,7 +19,7 @@ from ..augment.augmix import normalize_pixels
 from ..console import between_batches, progress_bar, raise_if_stop_requested
 from ..data.arrays import ArrayTensorDataset
 from ..data.benchmark import Benchmark
-from ..data.names import NOISE_PERTURBATIONS, SEVERITIES
+from ..data.names import EXTRA_CORRUPTIONS, NOISE_PERTURBATIONS, SEVERITIES
 from ..distributed.collectives import gather_objects, shard_bounds
 from ..errors import UserError
 from .metrics import (
@@ -231,6 +231,11 @@ class Evaluator:
     def corruptions(self, model: torch.nn.Module, clean_error: float | None = None) -> dict:
         """``results.json``'s ``corruptions`` entry: per corruption and severity, means, calibration.
 
+        The headline (``mean_error``, mCE, the pooled calibration) covers the benchmark corruptions:
+        every corruption found except the four held-out ones (``EXTRA_CORRUPTIONS``), which an
+        image-folder tree built by ``augmix-corrupt`` holds too; those are in ``per_corruption``,
+        named by ``extra_corruptions`` and averaged apart in ``extra_mean_error`` (a tree holding
+        only held-out corruptions has them as its headline).
         For a benchmark whose -C errors are AlexNet-normalized (``Benchmark.alexnet_normalized``)
         it adds each corruption's CE, the mCE and, given the clean error (percent), the relative mCE;
         otherwise those are None and ``mean_error`` (the unnormalized mean) is the headline.
@@ -239,27 +244,32 @@ class Evaluator:
         pooled: list[Predictions] = []
         by_severity: dict[int, list[Predictions]] = {severity: [] for severity in SEVERITIES}
         names = self.benchmark.corruption_names()
+        held_out = [c for c in names if c in EXTRA_CORRUPTIONS]
+        extra = held_out if len(held_out) < len(names) else []  # only held-out ones: they are the headline
         bar = progress_bar(total=len(names) * len(SEVERITIES), desc="corruptions", enabled=self.runtime.show_progress)
         for corruption in names:
             errors = []
             for severity in SEVERITIES:
                 preds = self._predict(model, self.benchmark.corrupted_set(corruption, severity), f"{corruption}-{severity}")
                 errors.append(100.0 * error_rate(preds.correct))
-                pooled.append(preds)
-                by_severity[severity].append(preds)
+                if corruption not in extra:
+                    pooled.append(preds)
+                    by_severity[severity].append(preds)
                 bar.update(1)
             per_corruption[corruption] = {"errors": errors, "mean_error": float(np.mean(errors)), "ce": None}
             if self.runtime.is_main:
-                log.info("%s: mean error %.2f%%", corruption, per_corruption[corruption]["mean_error"])
+                apart = " (held-out corruption: outside the mean corruption error)" if corruption in extra else ""
+                log.info("%s: mean error %.2f%%%s", corruption, per_corruption[corruption]["mean_error"], apart)
         bar.close()
         everything = Predictions.concatenate(pooled)
+        headline = {c: v["errors"] for c, v in per_corruption.items() if c not in extra}
         fractions = {c: [e / 100.0 for e in v["errors"]] for c, v in per_corruption.items()}
         normalized = self.benchmark.alexnet_normalized
         if normalized:
             for corruption, ce in corruption_errors(fractions).items():
                 per_corruption[corruption]["ce"] = ce
         return {
-            "mean_error": mean_corruption_error({c: v["errors"] for c, v in per_corruption.items()}),
+            "mean_error": mean_corruption_error(headline),
             "mce": mce(fractions) if normalized else None,
             "relative_mce": (
                 relative_mce(fractions, clean_error / 100.0) if normalized and clean_error is not None else None
@@ -270,6 +280,8 @@ class Evaluator:
                 for p in (Predictions.concatenate(by_severity[s]) for s in SEVERITIES)
             ],
             "calibration_bins": stored_calibration_bins(everything),
+            "extra_mean_error": mean_corruption_error({c: per_corruption[c]["errors"] for c in extra}) if extra else None,
+            "extra_corruptions": extra,
             "per_corruption": per_corruption,
         }
 

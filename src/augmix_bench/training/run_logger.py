@@ -6,7 +6,7 @@ names it with ``_target_`` and the tool passes ``run_dir`` (the run directory) w
 it, so W&B, MLflow or any other tracker plugs in without package code (docs/extending.md).
 ``csv`` (the default) adds nothing. ``tensorboard`` also writes the per-epoch scalars of
 ``train_log.csv`` and the final headline numbers as TensorBoard events in the run directory
-(needs the optional extra: ``pip install "augmix-bench[tensorboard]"``). Only rank 0 logs.
+(needs the optional extra: ``pip install -e ".[tensorboard]"``). Only rank 0 logs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from ..errors import UserError
+from ..errors import missing_extra
 
 #: ``train_log.csv`` columns written as TensorBoard scalars, and their tags.
 EPOCH_TAGS: dict[str, str] = {
@@ -79,9 +79,7 @@ class TensorBoardLogger:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
-            raise UserError(
-                'logger=tensorboard needs the tensorboard package; pip install "augmix-bench[tensorboard]"'
-            ) from None
+            raise missing_extra("logger=tensorboard", "tensorboard", ["tensorboard"]) from None
         self.writer = SummaryWriter(log_dir=str(run_dir))
         self.epoch = 0
 
