@@ -2,6 +2,7 @@
 
 ``UserError``: bad input; the message names the bad value and what would have been accepted.
 ``Interrupted``: training stopped by a signal; the line says how to continue.
+``Diverged``: training stopped at a non-finite loss; the line names where, and what is kept.
 """
 
 
@@ -21,3 +22,12 @@ class Interrupted(Exception):
         self.epoch = epoch
         self.run_dir = run_dir
         self.resumable = resumable
+
+
+class Diverged(UserError):
+    """Training stopped at a non-finite loss. ``saved``: the run folder keeps a checkpoint (of the
+    last epoch whose losses were all finite), so the run stands as it is."""
+
+    def __init__(self, message: str, saved: bool) -> None:
+        super().__init__(message)
+        self.saved = saved
