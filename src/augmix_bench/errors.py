@@ -4,6 +4,7 @@
 ``Interrupted``: training stopped by a signal; the line says how to continue.
 ``missing_extra``: the ``UserError`` for an optional dependency that is not installed, with the
 install command that works from a checkout (the package is not on the index).
+``Diverged``: training stopped at a non-finite loss; the line names where, and what is kept.
 """
 
 from collections.abc import Sequence
@@ -40,3 +41,12 @@ def missing_extra(needed_by: str, extra: str, missing: Sequence[str] = ()) -> Us
         f"{needed_by} needs the [{extra}] extra{detail}; install it in the augmix-bench checkout: "
         f"{install_command(extra)}"
     )
+
+
+class Diverged(UserError):
+    """Training stopped at a non-finite loss. ``saved``: the run folder keeps a checkpoint (of the
+    last epoch whose losses were all finite), so the run stands as it is."""
+
+    def __init__(self, message: str, saved: bool) -> None:
+        super().__init__(message)
+        self.saved = saved

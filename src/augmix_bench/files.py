@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -44,8 +45,33 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> None:
-    """Write ``obj`` as indented JSON to ``path`` atomically."""
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    """Write ``obj`` as indented, strict JSON to ``path`` atomically; a ``UserError`` naming the
+    first NaN or infinity in it (JSON has none), with nothing written."""
+    atomic_write_text(path, strict_json(obj, path, indent=2) + "\n")
+
+
+def strict_json(obj: Any, path: str | Path, **options: Any) -> str:
+    """``obj`` as strict JSON (``json.dumps`` options as given; no NaN or infinity, which JSON
+    readers refuse): a ``UserError`` naming ``path`` and the first non-finite entry otherwise."""
+    try:
+        return json.dumps(obj, allow_nan=False, **options)
+    except ValueError:
+        where = _non_finite_entry(obj)
+        if where is None:  # another reason (a circular reference): a bug, not a value
+            raise
+        raise UserError(f"cannot write {path}: {where} is not a finite number (JSON has no NaN or infinity)") from None
+
+
+def _non_finite_entry(obj: Any, prefix: str = "") -> str | None:
+    """The dotted key and value of the first NaN or infinity in nested dicts and lists (None: none)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return f"{prefix or 'the value'} ({obj})"
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, (list, tuple)) else ()
+    for key, value in items:
+        found = _non_finite_entry(value, f"{prefix}.{key}" if prefix else str(key))
+        if found is not None:
+            return found
+    return None
 
 
 def _umask() -> int:

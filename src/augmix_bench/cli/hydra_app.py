@@ -3,6 +3,7 @@ the config, run the task, and turn a refusal or an interrupt into one line and e
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import shlex
 import sys
@@ -17,12 +18,14 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from ..commands.tasks import TASKS
-from ..config.paths import check_group_choices, config_dir
-from ..config.preflight import check_command_line, open_run_keys, preflight
+from ..config.overrides import named_folder, override
+from ..config.paths import check_group_choices, config_dir, ignore_empty_data_variable
+from ..config.preflight import SHOW_FLAGS, check_command_line, open_run_keys, preflight, split_arguments
 from ..config.validate import validate_config
 from ..distributed.environment import is_secondary_launched_rank, secondary_rank_overrides
-from ..errors import Interrupted, UserError
+from ..errors import Diverged, Interrupted, UserError
 from ..files import os_error_line
+from ..folder_lock import FolderBusy, folder_locked
 from .allocator import keep_freed_memory
 from .run_records import LOG_NAME, RunRecord, append_log_line, refuse_in, remove_unused_sweep
 
@@ -32,6 +35,7 @@ def run_hydra(program: str, config_name: str) -> None:
     line, compose the config and run the task. A refusal ends in one line and ``SystemExit(2)``; a
     ``KeyboardInterrupt`` before the training task started undoes what Hydra wrote, then propagates."""
     keep_freed_memory()
+    ignore_empty_data_variable()
     try:
         check_command_line(sys.argv[1:])
         if config_name == "eval":
@@ -42,20 +46,40 @@ def run_hydra(program: str, config_name: str) -> None:
         print(f"{program}: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     record = None
+    lock: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if config_name == "train" and is_secondary_launched_rank():
         sys.argv.extend(secondary_rank_overrides())
     elif config_name == "train":
-        explicit = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("hydra.run.dir=")]
-        record = RunRecord.capture(explicit[-1]) if explicit else None
+        folder = named_folder(split_arguments(sys.argv[1:])[0], "hydra.run.dir")
+        record = RunRecord.capture(folder) if folder is not None else None
+        lock = _named_folder_lock(sys.argv[1:])
     task = _reporting_errors(program, config_name, TASKS[config_name], record)
     RunFolderCallback.setting_up = None
-    try:
-        hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=config_name)(task)()
-    except KeyboardInterrupt:
-        folder = RunFolderCallback.setting_up
-        if config_name == "train" and folder is not None and not is_secondary_launched_rank():
-            _undo_run_setup(f"{program}: error: interrupted", record, folder)
-        raise
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(lock)  # before Hydra writes .hydra/* into a folder another run uses
+        except FolderBusy as exc:
+            print(f"{program}: error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        try:
+            hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=config_name)(task)()
+        except KeyboardInterrupt:
+            folder = RunFolderCallback.setting_up
+            if config_name == "train" and folder is not None and not is_secondary_launched_rank():
+                _undo_run_setup(f"{program}: error: interrupted", record, folder)
+            raise
+
+
+def _named_folder_lock(arguments: list[str]) -> contextlib.AbstractContextManager[None]:
+    """The lock on the run folder (or, for ``-m``, the sweep folder) a training command line names,
+    taken before Hydra writes there; none where it names none (the task then locks the run folder
+    Hydra made) or only shows something (``--cfg``, ``--help``)."""
+    overrides, flags = split_arguments(arguments)
+    if flags & SHOW_FLAGS:
+        return contextlib.nullcontext()
+    key = "hydra.sweep.dir" if flags & {"-m", "--multirun"} else "hydra.run.dir"
+    folder = named_folder(overrides, key)
+    return contextlib.nullcontext() if folder is None else folder_locked(folder, key)
 
 
 class RunFolderCallback(Callback):
@@ -101,7 +125,11 @@ def _reporting_errors(
         line = f"{program}: error: {_error_text(program, exc)}"
         if not is_secondary_launched_rank():
             print(line, file=sys.stderr)
-            if config_name == "train" and isinstance(exc, Interrupted) and exc.resumable:
+            if config_name == "train" and isinstance(exc, FolderBusy):
+                pass  # the folder is another run's: nothing of it is touched
+            elif config_name == "train" and (
+                isinstance(exc, Interrupted) and exc.resumable or isinstance(exc, Diverged) and exc.saved
+            ):
                 append_log_line(Path(HydraConfig.get().runtime.output_dir) / LOG_NAME, line)  # the run stands
             elif config_name == "train":
                 hydra_cfg = HydraConfig.get()
@@ -140,7 +168,7 @@ def _continue_line(program: str, interrupted: Interrupted) -> str:
     """``interrupted after epoch N; continue with: <the command that resumes the run>``, or, before
     any checkpoint was written, the command that starts the run again in the same folder."""
     kept = [a for a in sys.argv[1:] if not a.startswith(("resume=", "hydra.run.dir=", "-m", "--multirun"))]
-    folder = f"hydra.run.dir={interrupted.run_dir}"
+    folder = override("hydra.run.dir", interrupted.run_dir)  # read back by Hydra as this very path
     if not interrupted.resumable:
         command = " ".join(shlex.quote(a) for a in [program, *kept, folder])
         return f"interrupted before the first epoch ended (nothing saved); start again with: {command}"

@@ -16,9 +16,10 @@ from datetime import datetime
 from pathlib import Path
 
 from ..files import atomic_write_bytes
+from ..folder_lock import LOCK_NAME
 
-#: What Hydra itself puts into a run directory before the task runs.
-HYDRA_ENTRIES: frozenset[str] = frozenset({".hydra", "train.log"})
+#: What Hydra itself puts into a run directory before the task runs (and the run's lock file).
+HYDRA_ENTRIES: frozenset[str] = frozenset({".hydra", "train.log", LOCK_NAME})
 LOG_NAME = "train.log"
 
 
@@ -115,6 +116,6 @@ def _remove_empty_parents(path: Path) -> None:
 
 def remove_unused_sweep(sweep_dir: Path) -> None:
     """Remove a sweep folder that holds nothing but Hydra's ``multirun.yaml`` (its first job was refused)."""
-    if sweep_dir.is_dir() and [p.name for p in sweep_dir.iterdir()] == ["multirun.yaml"]:
+    if sweep_dir.is_dir() and {p.name for p in sweep_dir.iterdir()} - {LOCK_NAME} == {"multirun.yaml"}:
         shutil.rmtree(sweep_dir, ignore_errors=True)
         _remove_empty_parents(sweep_dir)

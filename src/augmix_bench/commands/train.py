@@ -8,16 +8,20 @@ submitit, srun) go through ``distributed.launch`` with a ``TrainingJob``, which 
 
 from __future__ import annotations
 
+import contextlib
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from ..config.overrides import override
 from ..distributed.collectives import node_first
 from ..distributed.environment import RankInfo, launched_rank
 from ..distributed.launch import launch_ranks, with_preemption
 from ..evaluation.suite import check_suites, required_parts
+from ..folder_lock import folder_locked
 from ..runtime import Runtime, rank_seed, seed_everything
 from ..training.loop import Trainer, TrainingOptions, interrupted_from_checkpoint, run_training
 from ..training.run_logger import CsvLogger, RunLogger
@@ -121,12 +125,19 @@ class TrainingJob:
 def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any] | None:
     """Train ``cfg`` in ``run_dir``: in this process, or on the ranks of a distributed job.
 
-    Returns the results on the process that holds rank 0 (None on the other ranks).
+    The process that launches the ranks (rank 0 under an outer launcher) holds the run folder's
+    lock meanwhile: a second run into the same folder is refused. Returns the results on the
+    process that holds rank 0 (None on the other ranks).
     """
     job = TrainingJob(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
     devices = int(cfg.trainer.devices)
-    if launched_rank() is None and devices == 1:
-        return with_preemption(run_dir, lambda: job(run_dir, job.runtime(None)))
-    return with_preemption(
-        run_dir, lambda: launch_ranks(job, run_dir, devices, str(cfg.trainer.accelerator), interrupted_from_checkpoint)
-    )
+    rank = launched_rank()
+    resume_command = shlex.join(["augmix-train", "resume=true", override("hydra.run.dir", run_dir)])
+    # the launching process (or rank 0 of an outer launch) holds the run folder for the whole run
+    with folder_locked(run_dir, "hydra.run.dir") if rank is None or rank.rank == 0 else contextlib.nullcontext():
+        if rank is None and devices == 1:
+            return with_preemption(resume_command, lambda: job(run_dir, job.runtime(None)))
+        return with_preemption(
+            resume_command,
+            lambda: launch_ranks(job, run_dir, devices, str(cfg.trainer.accelerator), interrupted_from_checkpoint),
+        )

@@ -6,7 +6,8 @@ install) they are the repository's top-level ``configs/`` folder.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,18 @@ def config_dir() -> Path:
         if (candidate / "train.yaml").is_file():
             return candidate
     raise RuntimeError(f"augmix-bench configs not found next to {here}; reinstall the package")
+
+
+#: The environment variable naming the data root (``dataset.root``'s default).
+DATA_VARIABLE = "AUGMIX_DATA"
+
+
+def ignore_empty_data_variable(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Treat ``AUGMIX_DATA`` set to nothing (``AUGMIX_DATA=``) as unset, so that ``dataset.root``
+    falls back to ``./data`` instead of an empty root (``${oc.env:AUGMIX_DATA,./data}/demo`` would
+    be ``/demo``). Removed from ``environ`` itself: ranks started later see the same."""
+    if DATA_VARIABLE in environ and not environ[DATA_VARIABLE].strip():
+        del environ[DATA_VARIABLE]
 
 
 def user_config_dirs(arguments: Sequence[str]) -> list[Path]:

@@ -28,6 +28,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from ..errors import UserError, missing_extra
 from ..files import check_folder
+from .overrides import named_folder, parsed_value
 from .paths import config_dir, config_groups, user_config_dirs
 from .validate import check_override_keys, validate_static, validate_targets
 
@@ -42,6 +43,8 @@ INFO_TOPICS: frozenset[str] = frozenset({"all", "config", "defaults", "defaults-
 SHOW_FLAGS: frozenset[str] = frozenset(
     {"--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--shell-completion", "-sc", "--resolve"}
 )
+#: The keys naming the folder Hydra makes for a run or a sweep.
+FOLDER_KEYS: tuple[str, ...] = ("hydra.run.dir", "hydra.sweep.dir")
 #: Config nodes whose keys are not known before a checkpoint is read (``augmix-eval``).
 OPEN_NODES: dict[str, tuple[str, ...]] = {"eval": ("dataset", "model")}
 #: Hydra's flags that pick what the command does, by the name that says it (Hydra takes one at most).
@@ -169,11 +172,14 @@ def preflight(config_name: str, arguments: Sequence[str]) -> None:
     """Refuse unknown keys and invalid values of a command line in one ``UserError``."""
     overrides, flags = split_arguments(arguments)
     explicit_folder = False
-    for override in overrides:
-        if override.startswith(("hydra.run.dir=", "hydra.sweep.dir=")):
-            key, folder = override.split("=", 1)
-            check_folder(Path(folder).expanduser(), key)
-            explicit_folder = True
+    for key in FOLDER_KEYS:
+        given = [o for o in overrides if o.lstrip("+").split("=", 1)[0] == key and "=" in o]
+        if given and parsed_value(given[-1]) == "":
+            raise UserError(f"{key}= is empty; accepted: a folder path (e.g. {key}=results/runs/my_run)")
+        folder = named_folder(overrides, key)
+        if folder is not None:
+            check_folder(folder, key)
+        explicit_folder = explicit_folder or bool(given)
     extra = user_config_dirs(arguments)
     groups = config_groups(extra)
     choices, values = [], []
@@ -190,9 +196,14 @@ def preflight(config_name: str, arguments: Sequence[str]) -> None:
     open_nodes = OPEN_NODES.get(config_name, ())
     sweep = bool(flags & {"-m", "--multirun"})
     composed = None if sweep else _compose(config_name, [*choices, *values], extra)
+    adding = [v for v in values if v.startswith("+")]
     if composed is not None:
         cfg, full = composed
-        check_override_keys(cfg, values, open_nodes)
+        if adding:  # new keys: checked against the config they are added to
+            base = _compose(config_name, choices, extra)
+            if base is not None:
+                check_override_keys(base[0], values, open_nodes)
+        check_override_keys(cfg, [v for v in values if v not in adding], open_nodes)
         if not flags & SHOW_FLAGS:
             validate_static(config_name, cfg)
             validate_targets(config_name, cfg)

@@ -229,18 +229,21 @@ def config_keys(cfg: DictConfig) -> Iterator[str]:
 
 
 def check_override_keys(cfg: DictConfig, overrides: Sequence[str], open_nodes: Sequence[str] = ()) -> None:
-    """Refuse ``key=value`` / ``~key`` overrides naming a key that ``cfg`` lacks, with the closest one.
+    """Refuse ``key=value`` / ``~key`` / ``+key=value`` overrides naming a key that ``cfg`` lacks,
+    with the closest one, in one line.
 
-    ``+key`` / ``++key`` (adding keys), Hydra's own keys, config-group choices and keys under
-    ``open_nodes`` are not checked.
+    A new key (``+key`` / ``++key``) is left to the component it is added to (model, dataset,
+    augmentation, logger: its ``_target_`` says whether it takes the argument, ``validate_targets``);
+    anywhere else (trainer, optim, eval, the top level) nothing would read it, so it is refused. The
+    hint ``+key=...`` is offered only where the component's ``_target_`` takes that argument.
+    Hydra's own keys, config-group choices and keys under ``open_nodes`` are not checked.
     """
     known: list[str] | None = None
     for override in overrides:
-        if override.startswith("-") or override.startswith("+"):
+        if override.startswith("-") or ("=" not in override and not override.startswith("~")):
             continue
-        if "=" not in override and not override.startswith("~"):
-            continue
-        key = override.split("=", 1)[0].lstrip("~")
+        adding = override.startswith("+")
+        key = override.split("=", 1)[0].lstrip("+~")
         if not key or key.startswith("hydra") or "@" in key or "/" in key:
             continue
         if any(key == node or key.startswith(f"{node}.") for node in open_nodes):
@@ -254,6 +257,43 @@ def check_override_keys(cfg: DictConfig, overrides: Sequence[str], open_nodes: S
         known = known if known is not None else list(config_keys(cfg))
         if key in known:
             continue
+        node = key.split(".", 1)[0]
+        component = node in COMPONENTS and isinstance(OmegaConf.select(cfg, node), DictConfig)
+        if adding and component:
+            continue
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]}?" if close else "see the keys with --cfg job"
-        raise UserError(f"unknown key {key!r}; {hint} (add a new key with +{key}=...)")
+        if close:  # a typo, most likely (and no import: a refusal stays torch-free)
+            hint = f"did you mean {close[0]}?"
+        elif component and _takes_argument(_target_of(cfg, node, overrides), key.split(".", 1)[1]):
+            hint = f"a new argument of {node}._target_ is added with +{key}=..."
+        else:
+            hint = "see the keys with --cfg job"
+        if adding:  # a component's new key was passed on above: this one is in a closed node
+            owner = f"{node} has" if "." in key and isinstance(OmegaConf.select(cfg, node), DictConfig) else "the config has"
+            hint += f" ({owner} a fixed set of keys: nothing would read a new one)"
+        raise UserError(f"unknown key {key!r}; {hint}")
+
+
+def _target_of(cfg: DictConfig, node: str, overrides: Sequence[str]) -> Any:
+    """The ``_target_`` of component ``node``: the last one given on the command line, else the config's."""
+    given = [o.split("=", 1)[1] for o in overrides if o.lstrip("+").split("=", 1)[0] == f"{node}._target_" and "=" in o]
+    if given:
+        return given[-1].strip("'\"")
+    return OmegaConf.select(cfg, f"{node}._target_", default=None)
+
+
+def _takes_argument(target: Any, argument: str) -> bool:
+    """Whether the component built by ``target`` takes ``argument``, by name or as ``**kwargs``
+    (an augmentation builder: the constructor it passes its options to); imports the target."""
+    if not isinstance(target, str) or "." in argument:
+        return False
+    try:
+        builder = import_target(target)
+        constructor = _option_constructor(builder)
+        parameters = [*inspect.signature(builder).parameters.values()]
+        if constructor is not None:  # the builder passes its **options on to this constructor
+            parameters = [p for p in parameters if p.kind is not inspect.Parameter.VAR_KEYWORD]
+            parameters += inspect.signature(constructor).parameters.values()
+    except Exception:  # noqa: BLE001 - an unimportable target is refused by validate_targets
+        return False
+    return any(p.name == argument or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)

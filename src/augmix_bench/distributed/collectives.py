@@ -96,6 +96,13 @@ def sum_across_ranks(values: Sequence[float], device: torch.device) -> list[floa
     return tensor.tolist()
 
 
+def sum_in_place(tensor: torch.Tensor) -> torch.Tensor:
+    """``tensor`` replaced by its sum over all ranks (on CUDA queued without waiting); returns it."""
+    if is_distributed():
+        dist.all_reduce(tensor)
+    return tensor
+
+
 def sync_buffers(model: torch.nn.Module) -> None:
     """Copy rank 0's buffers (BatchNorm statistics) to every rank, so all evaluate one model."""
     if is_distributed():

@@ -30,7 +30,7 @@ import torch
 import torch.distributed as dist
 
 from ..console import stop_on_signals
-from ..errors import Interrupted, UserError
+from ..errors import Diverged, Interrupted, UserError
 from ..runtime import Runtime, cuda_device_index, resolve_device
 from . import preemption
 from .collectives import broadcast_object
@@ -97,6 +97,8 @@ def _train_rank(job: RankJob, run_dir: str, rank: RankInfo) -> dict[str, Any]:
             return {"results": job(path, runtime)}
         finally:
             dist.destroy_process_group()
+    except Diverged as exc:  # the run folder keeps its checkpoint or not: the launcher must know
+        return {"error": str(exc), "diverged_saved": exc.saved}
     except UserError as exc:
         return {"error": str(exc)}
     except Interrupted as exc:  # reported once for the job, by rank 0 or the launcher
@@ -144,9 +146,10 @@ def spawn_ranks(job: RankJob, run_dir: Path, devices: int) -> dict[str, Any]:
     return outcomes[0]
 
 
-def with_preemption(run_dir: Path, work: Callable[[], T]) -> T:
+def with_preemption(resume_command: str, work: Callable[[], T]) -> T:
     """``work()``, stopped in one line by SLURM's preemption signals: a ``SIGUSR1`` requeues the job
-    and a ``SIGTERM`` stops it (``preemption``); either way the last finished epoch is kept."""
+    and a ``SIGTERM`` stops it (``preemption``); either way the last finished epoch is kept, and the
+    line names ``resume_command`` (the shell command that continues the run)."""
     first_task = os.environ.get("SLURM_PROCID", "0") == "0"
     install_requeue_handler(first_task)
     try:
@@ -164,7 +167,7 @@ def with_preemption(run_dir: Path, work: Callable[[], T]) -> T:
         else:
             then = (
                 "a requeued job continues from its last finished epoch; "
-                f"or continue with: augmix-train resume=true hydra.run.dir={run_dir}"
+                f"or continue with: {resume_command}"
             )
         raise SystemExit(f"augmix-train: stopped by {stop.signal_name}; {then}") from None
 
@@ -191,6 +194,8 @@ def launch_ranks(
             outcome = spawn_ranks(job, run_dir, devices)
         except KeyboardInterrupt:
             raise interrupted(run_dir) from None
+    if "diverged_saved" in outcome:
+        raise Diverged(outcome["error"], outcome["diverged_saved"])
     if "error" in outcome:
         raise UserError(outcome["error"])
     return outcome["results"]

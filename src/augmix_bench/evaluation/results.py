@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import fcntl
-import json
 from pathlib import Path
 from typing import Any
 
-from ..files import atomic_write_json, naming_os_errors
+from ..files import atomic_write_json, naming_os_errors, strict_json
 from ..runtime import Runtime
 from .runinfo import device_name, git_commit, versions
 
@@ -97,7 +96,7 @@ def append_index(index: Path, entry: dict[str, Any]) -> None:
     with naming_os_errors(index), open(index, "a", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            handle.write(json.dumps(entry) + "\n")
+            handle.write(strict_json(entry, index) + "\n")
             handle.flush()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)

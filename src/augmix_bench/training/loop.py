@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,13 +37,14 @@ from ..distributed.collectives import (
     sync_buffers,
 )
 from ..distributed.preemption import is_requeued
-from ..errors import Interrupted, UserError
+from ..errors import Diverged, Interrupted, UserError
 from ..data.benchmark import Benchmark
 from ..evaluation.results import assemble_results, write_results
 from ..evaluation.suite import Evaluator
 from ..files import atomic_write_text
 from ..runtime import Runtime, rank_seed, restore_rng_state, rng_state, seed_everything
 from .batches import build_training_batches, resolve_data_pipeline
+from .loss_check import LossCheck, NonFiniteLoss
 from .run_logger import CsvLogger, RunLogger
 from .schedule import LearningRateFactor, build_sgd, scaled_lr
 
@@ -58,6 +60,8 @@ LOG_COLUMNS: tuple[str, ...] = (
     "images_per_second",
 )
 CHECKPOINT_NAME = "checkpoints/last.pt"
+#: The files of a run written atomically, whose temporary copies a killed run can leave behind.
+ATOMIC_FILES: tuple[str, ...] = (CHECKPOINT_NAME, "train_log.csv", "results.json")
 
 #: Config entries that must equal the checkpoint's for ``resume=true`` to continue the same run.
 RESUME_MUST_MATCH: tuple[str, ...] = (
@@ -221,7 +225,6 @@ class Trainer:
         eval_batch = max(options.eval_batch_size // runtime.world_size, 1)
         self.evaluator = Evaluator(benchmark, runtime, eval_batch, options.eval_limit)
         self.epoch = 0
-        self.saved_epoch = 0  # the last epoch whose checkpoint is on disk
         self.history: list[dict[str, Any]] = []
         self.train_seconds = 0.0
 
@@ -266,9 +269,9 @@ class Trainer:
             "data_pipeline": self.data_pipeline,
         }
 
-    def resume(self) -> None:
-        """Continue from ``checkpoints/last.pt`` (schedule, optimizer and RNG states included)."""
-        state = on_main(self._read_checkpoint)  # rank 0's file, also on nodes that cannot see it
+    def resume(self, state: Mapping[str, Any]) -> None:
+        """Continue from ``state``, the run's checkpoint (``read_checkpoint_to_resume``): schedule,
+        optimizer and RNG states included."""
         differing = config_differences(self.resolved, state["config"], RESUME_MUST_MATCH)
         if differing:
             raise UserError(f"cannot resume {self.run_dir}: the config differs at {differing[0]}")
@@ -281,18 +284,11 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
-        self.epoch = self.saved_epoch = int(state["epoch"])
+        self.epoch = int(state["epoch"])
         self.history = list(state["history"])
         self.train_seconds = float(state["train_seconds"])
         self._restore_rng(state["rng"])
         log.info("resumed %s after epoch %d of %d", self.run_dir, self.epoch, self.options.epochs)
-
-    def _read_checkpoint(self) -> dict[str, Any]:
-        if not self.checkpoint_path.is_file():
-            raise UserError(
-                f"resume=true but {self.checkpoint_path} does not exist; pass hydra.run.dir=<the run directory to continue>"
-            )
-        return load_checkpoint(self.checkpoint_path)
 
     def _restore_rng(self, saved: list[dict[str, Any]] | dict[str, Any]) -> None:
         """This rank's generator states; new per-rank streams when the number of ranks changed."""
@@ -309,13 +305,17 @@ class Trainer:
         seed_everything(rank_seed(self.options.seed, rank, self.epoch))
 
     def train_epoch(self, objective: Objective) -> EpochStats:
-        """One pass over this rank's share of the training data; statistics summed over ranks."""
+        """One pass over this rank's share of the training data; statistics summed over ranks.
+
+        A non-finite loss on any rank stops every rank with ``NonFiniteLoss`` (one batch later at most).
+        """
         self.train_model.train()
         self.loader.set_epoch(self.epoch)
         loss_sum = torch.zeros((), dtype=torch.float64, device=self.runtime.device)
         wrong = torch.zeros((), dtype=torch.int64, device=self.runtime.device)
         seen = 0
         start = time.perf_counter()
+        losses = LossCheck(self.runtime.device, self.epoch + 1, len(self.loader))
         bar = progress_bar(
             self.loader,
             desc=f"epoch {self.epoch + 1}/{self.options.epochs}",
@@ -323,7 +323,7 @@ class Trainer:
             enabled=self.runtime.show_progress,
         )
         with between_batches():
-            for inputs, targets in bar:
+            for batch_number, (inputs, targets) in enumerate(bar, start=1):
                 raise_if_stop_requested()
                 inputs = to_device(inputs, self.runtime)
                 targets = targets.to(self.runtime.device, non_blocking=True)
@@ -338,6 +338,8 @@ class Trainer:
                 loss_sum += step.loss.detach().double() * batch
                 wrong += (step.logits.detach().argmax(dim=1) != step.targets).sum()
                 seen += batch
+                losses.add(step.loss, batch_number)
+            losses.finish()
         seconds = time.perf_counter() - start
         loss_total, wrong_total, seen_total = sum_across_ranks(
             [float(loss_sum), float(wrong), float(seen)], self.runtime.device
@@ -381,7 +383,6 @@ class Trainer:
                 save_checkpoint(self.checkpoint_path, state)
                 write_train_log(self.run_dir / "train_log.csv", self.history)
                 self.run_logger.log_epoch(row)
-            self.saved_epoch = self.epoch
 
     def images_per_second(self) -> float:
         """Mean training throughput over all finished epochs."""
@@ -390,18 +391,52 @@ class Trainer:
         return images / seconds if seconds > 0 else 0.0
 
 
-def _interrupted(trainer: Trainer | None, had_checkpoint: bool, run_dir: Path) -> Interrupted:
-    """What a stopped run has saved: the last finished epoch, if known, and whether a checkpoint exists."""
-    saved = trainer.saved_epoch if trainer is not None and trainer.saved_epoch > 0 else None
-    return Interrupted(saved, str(run_dir), resumable=had_checkpoint or saved is not None)
+def saved_epoch(run_dir: Path) -> int | None:
+    """The epoch of the checkpoint in ``run_dir`` as it is on disk now (None: there is none)."""
+    path = Path(run_dir) / CHECKPOINT_NAME
+    if not path.is_file():
+        return None
+    return int(load_checkpoint(path, mmap=True)["epoch"])
 
 
 def interrupted_from_checkpoint(run_dir: Path) -> Interrupted:
-    """A stopped run as its checkpoint tells it (how a launcher learns what its ranks saved)."""
+    """A stopped run as its folder holds it now: the epoch of its checkpoint, or none (nothing saved).
+
+    Read from disk when the line is made, never from a counter: a stop right after a checkpoint
+    was written (before the loop noted it) resumes from that checkpoint.
+    """
+    epoch = saved_epoch(run_dir)
+    return Interrupted(epoch, str(run_dir), resumable=epoch is not None)
+
+
+def diverged(stop: NonFiniteLoss, lr: float, run_dir: Path, runtime: Runtime) -> Diverged:
+    """The one-line stop of a run whose loss became ``stop.value``, naming what its folder keeps
+    (read by rank 0, whose line is shown)."""
+    epoch = saved_epoch(run_dir) if runtime.is_main else None
+    kept = "nothing was saved" if epoch is None else f"the checkpoint of epoch {epoch} is kept in {run_dir / CHECKPOINT_NAME}"
+    return Diverged(
+        f"training diverged: the loss is {stop.value} at epoch {stop.epoch}, batch {stop.batch} of "
+        f"{stop.batches} (optim.lr={lr:g}); {kept}",
+        saved=epoch is not None,
+    )
+
+
+def read_checkpoint_to_resume(run_dir: Path) -> dict[str, Any]:
+    """The checkpoint ``resume=true`` continues; a ``UserError`` if it is missing, unreadable or too new."""
     path = Path(run_dir) / CHECKPOINT_NAME
     if not path.is_file():
-        return Interrupted(None, str(run_dir), resumable=False)
-    return Interrupted(int(load_checkpoint(path)["epoch"]), str(run_dir), resumable=True)
+        raise UserError(f"resume=true but {path} does not exist; pass hydra.run.dir=<the run directory to continue>")
+    return load_checkpoint(path)
+
+
+def remove_stale_temporaries(run_dir: Path) -> None:
+    """Remove the temporary copies of the run's files (``.last.pt.*.tmp``...) that a run killed
+    while writing them left behind (called with the run folder locked: no other run writes them)."""
+    for name in ATOMIC_FILES:
+        path = Path(run_dir) / name
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+            log.info("removed %s, left by a run stopped while writing %s", stale, path.name)
 
 
 def run_training(build_trainer: Callable[[], Trainer], run_dir: Path, runtime: Runtime, resume: bool) -> dict[str, Any]:
@@ -409,7 +444,9 @@ def run_training(build_trainer: Callable[[], Trainer], run_dir: Path, runtime: R
     ``results.json``; returns the results.
 
     ``build_trainer`` is called after the folder is checked and inside the interrupt handling, so
-    that a Ctrl-C while the data is prepared or the model built ends in the right line.
+    that a Ctrl-C while the data is prepared or the model built ends in the right line. The
+    checkpoint to resume is read first, so that one that cannot be resumed is refused before any
+    data is read. The caller holds the run folder's lock (``folder_lock``) on rank 0.
     """
     run_dir = Path(run_dir)
     has_checkpoint = on_main((run_dir / CHECKPOINT_NAME).exists)
@@ -420,19 +457,25 @@ def run_training(build_trainer: Callable[[], Trainer], run_dir: Path, runtime: R
         )
     trainer: Trainer | None = None
     try:
+        state = on_main(lambda: read_checkpoint_to_resume(run_dir)) if resume else None  # rank 0's file
+        if runtime.is_main:
+            remove_stale_temporaries(run_dir)
         trainer = build_trainer()
-        if resume:
-            trainer.resume()
+        if state is not None:
+            trainer.resume(state)
+            del state  # its tensors are in the model and optimizer now
         trainer.fit()
         sync_buffers(trainer.model)
         start = time.perf_counter()
         evaluation = trainer.evaluator.run(trainer.model, list(trainer.options.suites))
         eval_seconds = time.perf_counter() - start
     except KeyboardInterrupt:
-        raise _interrupted(trainer, has_checkpoint, run_dir) from None
+        raise _stopped(run_dir, runtime) from None
+    except NonFiniteLoss as stop:  # raised by trainer.fit: the trainer exists
+        raise diverged(stop, trainer.options.lr if trainer is not None else math.nan, run_dir, runtime) from None
     except Exception:
         if stop_requested.is_set():  # e.g. a data-loader worker that the same Ctrl-C ended first
-            raise _interrupted(trainer, has_checkpoint, run_dir) from None
+            raise _stopped(run_dir, runtime) from None
         raise
     results = assemble_results(
         trainer.resolved,
@@ -447,3 +490,9 @@ def run_training(build_trainer: Callable[[], Trainer], run_dir: Path, runtime: R
     trainer.run_logger.log_results(results)
     trainer.run_logger.close()
     return results
+
+
+def _stopped(run_dir: Path, runtime: Runtime) -> Interrupted:
+    """The ``Interrupted`` of a stopped rank: rank 0 reads what the folder holds (the line is
+    its); the other ranks' is not shown."""
+    return interrupted_from_checkpoint(run_dir) if runtime.is_main else Interrupted(None, str(run_dir), False)
