@@ -322,3 +322,57 @@ def test_bad_targets_are_refused_before_any_data_is_read(args: tuple[str, ...], 
     else:
         assert result.stderr == f"augmix-train: error: {line}\n"
     assert not (tmp_path / "run").exists()
+
+
+# ------------------------------------------------------------------------- set-up probes
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (("augmentation=transform", "augmentation.transform._target_=torchvision.transforms.ToTensor"),
+         "augmentation.transform torchvision.transforms.transforms.ToTensor returned a float32 tensor of shape "
+         "(3, 32, 32); accepted: a transform that returns a PIL image or a uint8 tensor (C, H, W) (leave out "
+         "ToTensor/Normalize: the tool normalizes)"),
+        (("model=custom", "model._target_=torch.nn.Identity"),
+         "model 'Identity' has no trainable parameters; accepted: a torch.nn.Module with parameters"),
+        (("model=custom", "model._target_=torch.nn.Linear", "+model.in_features=5", "+model.out_features=10"),
+         "model 'Linear' does not fit the dataset's images: a batch of shape (2, 3, 32, 32) fails (RuntimeError: "
+         "mat1 and mat2 shapes cannot be multiplied (192x32 and 5x10)); accepted: a model that takes 32x32 images"),
+        (("model=custom", "model._target_=torch.nn.Conv2d", "+model.in_channels=3", "+model.out_channels=10",
+          "+model.kernel_size=3"),
+         "model 'Conv2d' returns (2, 10, 30, 30) for a batch of shape (2, 3, 32, 32); expected logits of shape "
+         "(2, 10) (one per class)"),
+    ],
+)
+def test_transform_and_model_are_tried_once_at_set_up(
+    args: tuple[str, ...], line: str, cifar10_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_in_process(
+        "augmix-train", *args, f"dataset.root={cifar10_root}", f"hydra.run.dir={tmp_path / 'run'}",
+        *TINY_RUN[2:], "trainer.num_workers=1", "eval.suites=[clean]",
+    )
+    assert (result.returncode, result.stderr) == (2, f"augmix-train: error: {line}\n")
+    assert not (tmp_path / "run").exists()
+
+
+class FailingTransform:
+    """A per-image transform that cannot handle the images it is given."""
+
+    def __call__(self, image: Image.Image) -> Image.Image:
+        raise RuntimeError(f"no {image.size[0]} px images\nhere")
+
+
+def test_a_transform_that_fails_on_an_image_is_refused_when_the_plan_is_built(cifar10_root: Path) -> None:
+    benchmark = build_benchmark_from_config({"_target_": "augmix_bench.data.CifarBenchmark", "root": cifar10_root})
+    config = {
+        "_target_": "augmix_bench.augment.plans.per_image_transform",
+        "transform": {"_target_": f"{__name__}.FailingTransform"},
+    }
+    with pytest.raises(UserError) as raised:
+        build_training_plan_from_config(config, benchmark, seed=1)
+    assert str(raised.value) == (
+        f"augmentation.transform {__name__}.FailingTransform fails on the first training image "
+        "(RuntimeError: no 32 px images here); accepted: a transform of a PIL image"
+    )

@@ -103,6 +103,19 @@ def test_unreadable_array(root: Path) -> None:
         CifarBenchmark(root).corrupted_set("fog", 1)
 
 
+def test_empty_array_file_is_one_line_naming_it(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = root / "CIFAR-10-C" / "fog.npy"
+    empty.write_bytes(b"")
+    expected = f"{empty} is not a readable .npy array: it is empty (0 bytes); write or download it again"
+    with pytest.raises(UserError) as raised:
+        CifarBenchmark(root).corrupted_set("fog", 1)
+    assert str(raised.value) == expected
+    monkeypatch.chdir(tmp_path)
+    result = run_in_process("augmix-train", f"dataset.root={root}", f"hydra.run.dir={tmp_path / 'run'}", *TINY_RUN)
+    assert (result.returncode, result.stderr) == (2, f"augmix-train: error: {expected}\n")
+    assert not (tmp_path / "run").exists()
+
+
 def test_bad_severity(root: Path) -> None:
     with pytest.raises(UserError, match="severity 6 is invalid; accepted: 1-5"):
         CifarBenchmark(root).corrupted_set("fog", 6)

@@ -34,6 +34,7 @@ from torchvision.transforms import functional as tvf
 
 from ..errors import UserError
 from ..data.constants import CIFAR_MEAN, CIFAR_STD, IMAGENET_MEAN, IMAGENET_STD
+from ..data.image_files import IMAGE_SUFFIXES, to_rgb
 from .augmix import (
     ChainStep,
     RandomSource,
@@ -201,11 +202,6 @@ def check_pixmix_options(k: int, beta: float) -> None:
         raise UserError(f"augmentation.beta={beta} is invalid; accepted: a number > 0")
 
 
-def _image_extensions() -> frozenset[str]:
-    """Every file extension Pillow has an opener for (``.png``, ``.jpg``, ``.webp``, ...)."""
-    return frozenset(ext.lower() for ext in Image.registered_extensions())
-
-
 def _mixing_set_error(folder: str, problem: str) -> UserError:
     return UserError(
         f"augmentation.mixing_set={folder!r}: {problem}; accepted: a folder (searched recursively) of images "
@@ -253,7 +249,6 @@ class MixingSet:
             raise _mixing_set_error(self.folder, "no such folder")
         if not root.is_dir():
             raise _mixing_set_error(self.folder, "not a folder")
-        extensions = _image_extensions()
         found: list[str] = []
 
         def refuse(error: OSError) -> None:
@@ -261,7 +256,7 @@ class MixingSet:
 
         for directory, subdirectories, files in os.walk(root, onerror=refuse, followlinks=True):
             subdirectories.sort()
-            images = (name for name in sorted(files) if Path(name).suffix.lower() in extensions)
+            images = (name for name in sorted(files) if name.lower().endswith(IMAGE_SUFFIXES))
             found.extend(os.path.join(directory, name) for name in images)
         if not found:
             raise _mixing_set_error(self.folder, "holds no image files")
@@ -275,7 +270,7 @@ class MixingSet:
         path = self.paths[index]
         try:
             with Image.open(path) as opened:
-                image = opened.convert("RGB")
+                image = to_rgb(opened)
         except (OSError, ValueError, Image.DecompressionBombError) as error:
             raise _mixing_set_error(self.folder, f"{path!r} cannot be read as an image ({error})") from None
         image = tvf.resize(image, self.resize)

@@ -19,7 +19,7 @@ from .augmix import AugMix, Normalize
 from .baselines import Cutout, RestrictedAutoAugment
 from .batched import BatchedAugMix
 from .tensor_views import TensorViews
-from .transforms import RandomChain, SeededTransform, TransformView
+from .transforms import RandomChain, SeededTransform, TransformView, transform_name
 from .views import (
     AugMixViews,
     ImageTransform,
@@ -28,6 +28,7 @@ from .views import (
     TensorTransform,
 )
 from ..data.benchmark import Benchmark
+from ..errors import UserError
 from ..options import accepted_arguments, check_options
 from .objectives import (
     AdversarialTraining,
@@ -169,7 +170,23 @@ def per_image_transform(
     the Jensen-Shannon consistency loss."""
     view = TransformView(SeededTransform(transform), benchmark.mean, benchmark.std)
     dataset, objective = _views(benchmark, seed, view, bool(jsd), float(jsd_lambda))
+    _probe_transform(dataset, transform)
     return TrainingPlan(dataset, objective)
+
+
+def _probe_transform(dataset: PerSampleRandomDataset, transform: Callable[[Image.Image], Any]) -> None:
+    """Make the first training sample now, so that a transform that fails on a training image or
+    returns something else than an image is refused in one line before training, not in a worker."""
+    try:
+        dataset[0]
+    except UserError:
+        raise
+    except Exception as exc:  # the user's transform: whatever it raises, it cannot train
+        reason = " ".join(str(exc).split()) or "no message"
+        raise UserError(
+            f"augmentation.transform {transform_name(transform)} fails on the first training image "
+            f"({type(exc).__name__}: {reason}); accepted: a transform of a PIL image"
+        ) from None
 
 
 def random_aa(

@@ -10,6 +10,7 @@ own random streams are untouched.
 
 from __future__ import annotations
 
+import inspect
 import random
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -26,16 +27,30 @@ from .augmix import (
     to_normalized_tensor,
 )
 from .ops import ALL_OPS, AUGMIX_OPS, get_op
+from ..errors import UserError
 
 
-def to_pil(image: Any) -> Image.Image:
-    """A transform's output as an RGB PIL image (PIL images pass; uint8 CHW tensors are converted)."""
+def transform_name(transform: Callable[..., Any]) -> str:
+    """A transform's dotted class (or function) name, for messages."""
+    kind = transform if inspect.isroutine(transform) or isinstance(transform, type) else type(transform)
+    return f"{getattr(kind, '__module__', None) or '?'}.{getattr(kind, '__qualname__', repr(kind))}"
+
+
+def to_pil(image: Any, transform: Callable[..., Any]) -> Image.Image:
+    """What ``transform`` returned, as an RGB PIL image (PIL images pass; uint8 CHW tensors are
+    converted); a ``UserError`` naming the transform and what it returned otherwise."""
     if isinstance(image, Image.Image):
         return image if image.mode == "RGB" else image.convert("RGB")
     if isinstance(image, torch.Tensor) and image.dtype == torch.uint8 and image.ndim == 3:
         return Image.fromarray(image.permute(1, 2, 0).contiguous().numpy())
-    raise TypeError(
-        f"a per-image transform must return a PIL image or a uint8 tensor (C, H, W), not {type(image).__name__}"
+    returned = (
+        f"a {str(image.dtype).removeprefix('torch.')} tensor of shape {tuple(image.shape)}"
+        if isinstance(image, torch.Tensor)
+        else f"a {type(image).__name__}"
+    )
+    raise UserError(
+        f"augmentation.transform {transform_name(transform)} returned {returned}; accepted: a transform that "
+        "returns a PIL image or a uint8 tensor (C, H, W) (leave out ToTensor/Normalize: the tool normalizes)"
     )
 
 
@@ -59,7 +74,7 @@ class SeededTransform:
             torch.manual_seed(seed)
             random.seed(seed)
             try:
-                return to_pil(self.transform(img))
+                return to_pil(self.transform(img), self.transform)
             finally:
                 random.setstate(python_state)
 

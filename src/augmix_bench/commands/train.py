@@ -17,11 +17,13 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from ..config.overrides import override
+from ..data.image_files import FolderClasses
 from ..distributed.collectives import node_first
 from ..distributed.environment import RankInfo, launched_rank
 from ..distributed.launch import launch_ranks, with_preemption
 from ..evaluation.suite import check_suites, required_parts
 from ..folder_lock import folder_locked
+from ..models.probe import check_model
 from ..runtime import Runtime, rank_seed, seed_everything
 from ..training.loop import Trainer, TrainingOptions, interrupted_from_checkpoint, run_training
 from ..training.run_logger import CsvLogger, RunLogger
@@ -70,7 +72,8 @@ def open_run_logger(logger_cfg: DictConfig, run_dir: Path, runtime: Runtime) -> 
 
 def build_trainer(cfg: DictConfig, run_dir: Path, runtime: Runtime) -> Trainer:
     """Build every object of a run in the order that fixes its random streams: the benchmark
-    (prepared once per node), the model right after ``seed_everything(seed)``, then each rank's
+    (prepared once per node; a small image-file set decoded whole), the model right after
+    ``seed_everything(seed)`` (tried on one batch of the dataset's image size), then each rank's
     own stream, then the training plan; hand them to a ``Trainer``."""
     resolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     if isinstance(resolved["dataset"].get("root"), str):  # checkpoints name the data absolutely
@@ -81,8 +84,12 @@ def build_trainer(cfg: DictConfig, run_dir: Path, runtime: Runtime) -> Trainer:
     benchmark = build_benchmark_from_config(cfg.dataset)
     parts = required_parts(list(options.suites))
     node_first(lambda: benchmark.prepare(parts, bool(cfg.dataset.download)), runtime.local_rank)
+    if isinstance(benchmark, FolderClasses):
+        benchmark.check_clean_images()
     seed_everything(options.seed)
     model = build_model_from_config(cfg.model, benchmark.num_classes)
+    model_name = str(cfg.model.get("name") or cfg.model.get("_target_"))
+    check_model(model, model_name, benchmark.num_classes, benchmark.image_size)
     if runtime.rank > 0:  # one model for all ranks, then a random stream of its own per rank
         seed_everything(rank_seed(options.seed, runtime.rank))
     plan = build_training_plan_from_config(cfg.augmentation, benchmark, options.seed)

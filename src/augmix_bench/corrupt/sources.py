@@ -71,7 +71,7 @@ class FileSource:
 
 def _class_files(folder: Path) -> list[tuple[str, str]]:
     classes = class_folders(folder)
-    samples = scan_files(folder, {name: i for i, name in enumerate(classes)}, IMAGE_SUFFIXES)
+    samples = scan_files(folder, {name: i for i, name in enumerate(classes)}, IMAGE_SUFFIXES, split=folder.name)
     return [(path, str(Path(path).relative_to(folder))) for path, _ in samples]
 
 

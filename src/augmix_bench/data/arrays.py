@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -21,6 +22,10 @@ def load_npy(path: str) -> np.ndarray:
         return np.load(path, mmap_mode="r")
     except FileNotFoundError:
         raise UserError(f"missing file {path}") from None
+    except EOFError:  # NumPy's answer to a file cut off inside its header (or empty)
+        size = os.path.getsize(path)
+        found = "it is empty (0 bytes)" if size == 0 else f"it ends inside the .npy header ({size} bytes)"
+        raise UserError(f"{path} is not a readable .npy array: {found}; write or download it again") from None
     except (OSError, ValueError) as exc:
         raise UserError(f"{path} is not a readable .npy array ({exc})") from None
 

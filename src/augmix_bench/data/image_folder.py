@@ -93,13 +93,11 @@ class ImageFolderBenchmark(FolderClasses, Benchmark):
 
     def train_set(self) -> Dataset:
         """``train/`` as (PIL image, label)."""
-        samples = scan_files(self.root / "train", self.class_to_index, IMAGE_SUFFIXES)
-        return ImageFileDataset(samples, self._pad_crop_input())
+        return ImageFileDataset(self.split_samples("train"), self._pad_crop_input())
 
     def test_set(self) -> Dataset:
         """``val/`` as (uint8 tensor, label)."""
-        samples = scan_files(self.root / "val", self.class_to_index, IMAGE_SUFFIXES)
-        return ImageFileDataset(samples, self.eval_transform())
+        return ImageFileDataset(self.split_samples("val"), self.eval_transform())
 
     def train_spatial(self) -> SpatialTransform:
         """Pad-and-crop + flip, or RandomResizedCrop + flip (see ``train_crop``)."""

@@ -142,13 +142,11 @@ class ImageNetBenchmark(FolderClasses, Benchmark):
 
     def train_set(self) -> Dataset:
         """``train/`` as (PIL image, label)."""
-        return ImageFileDataset(scan_files(self.folder / "train", self.class_to_index, IMAGE_SUFFIXES))
+        return ImageFileDataset(self.split_samples("train"))
 
     def test_set(self) -> Dataset:
         """``val/`` as (uint8 tensor, label), resized and centre-cropped."""
-        return ImageFileDataset(
-            scan_files(self.folder / "val", self.class_to_index, IMAGE_SUFFIXES), self.eval_transform()
-        )
+        return ImageFileDataset(self.split_samples("val"), self.eval_transform())
 
     def train_spatial(self) -> SpatialTransform:
         """RandomResizedCrop(image_size) + horizontal flip, as the reference."""

@@ -348,7 +348,7 @@ def _read_npy(path: Path, spec: ShiftSet, allow_pickle: bool = False) -> Any:
         raise _missing(spec, path)
     try:
         return np.load(path, allow_pickle=allow_pickle)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty or cut-off file
         raise UserError(f"{path} is not a readable NumPy file ({exc})") from None
 
 

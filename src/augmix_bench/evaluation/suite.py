@@ -20,6 +20,7 @@ from ..console import between_batches, progress_bar, raise_if_stop_requested
 from ..data.arrays import ArrayTensorDataset
 from ..data.benchmark import Benchmark
 from ..data.names import EXTRA_CORRUPTIONS, NOISE_PERTURBATIONS, SEVERITIES
+from ..data.worker_errors import unwrapped_worker_errors
 from ..distributed.collectives import gather_objects, shard_bounds
 from ..errors import UserError
 from .metrics import (
@@ -95,7 +96,7 @@ def iterate_batches(
     if isinstance(dataset, ArrayTensorDataset):
         yield from dataset.batches(batch_size)
         return
-    yield from DataLoader(
+    loader = DataLoader(
         dataset,
         batch_size=batch_size,
         shuffle=False,
@@ -103,6 +104,7 @@ def iterate_batches(
         multiprocessing_context=runtime.worker_context,
         pin_memory=runtime.device.type == "cuda",
     )
+    yield from unwrapped_worker_errors(loader)
 
 
 def predict(

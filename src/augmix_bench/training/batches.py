@@ -26,6 +26,7 @@ from ..data.spatial import RandomCropFlip
 from ..augment.tensor_views import Inputs, PixelSamples, TensorCropFlip, TensorViews
 from ..augment.views import PerSampleRandomDataset
 from ..data.benchmark import Benchmark
+from ..data.worker_errors import unwrapped_worker_errors
 from ..errors import UserError
 from ..runtime import Runtime
 from ..schema import DATA_PIPELINES
@@ -96,11 +97,11 @@ class LoaderBatches:
 
     def __iter__(self) -> Iterator[tuple[Inputs, torch.Tensor]]:
         if self.device_views is None:
-            yield from self.loader
+            yield from unwrapped_worker_errors(self.loader)
             return
         device = self.runtime.device
         generator = epoch_generator(self.seed, self.epoch, self.runtime.rank, device)
-        for images, targets in self.loader:
+        for images, targets in unwrapped_worker_errors(self.loader):
             yield self.device_views(images.to(device, non_blocking=True), generator), targets
 
 
