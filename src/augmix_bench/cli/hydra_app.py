@@ -1,12 +1,18 @@
 """Wire Hydra to the commands' tasks: check the command line before anything is written, compose
-the config, run the task, and turn a refusal or an interrupt into one line and exit status 2."""
+the config, run the task, and turn a refusal or an interrupt into one line and exit status 2.
+
+A sweep (``-m``) is checked whole before its first job starts. A job that fails while it runs
+(e.g. a data error) prints its line, records it in the sweep's ``runs.jsonl`` and the sweep goes
+on with its next job; the sweep then ends with one line naming the failed jobs and exit status 2.
+An interrupt stops the whole sweep.
+"""
 
 from __future__ import annotations
 
 import functools
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +25,14 @@ from omegaconf import DictConfig
 from ..commands.tasks import TASKS
 from ..config.paths import check_group_choices, config_dir
 from ..config.preflight import open_run_keys, preflight
+from ..config.sweep import SweepJob
 from ..config.validate import validate_config
 from ..distributed.environment import is_secondary_launched_rank, secondary_rank_overrides
 from ..errors import Interrupted, UserError
 from ..files import os_error_line
 from .allocator import keep_freed_memory
-from .run_records import LOG_NAME, RunRecord, append_log_line, refuse_in, remove_unused_sweep
+from ..sweep_index import INDEX_NAME, append_entry, index_size, read_entries
+from .run_records import LOG_NAME, RunRecord, append_log_line, refuse_in, remove_failed_sweep
 
 
 def run_hydra(program: str, config_name: str) -> None:
@@ -36,7 +44,7 @@ def run_hydra(program: str, config_name: str) -> None:
         sys.argv[1:] = open_run_keys(sys.argv[1:])
     try:
         check_group_choices(config_name, sys.argv[1:])
-        preflight(config_name, sys.argv[1:])
+        jobs = preflight(config_name, sys.argv[1:])
     except UserError as exc:
         print(f"{program}: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -47,7 +55,7 @@ def run_hydra(program: str, config_name: str) -> None:
         explicit = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("hydra.run.dir=")]
         record = RunRecord.capture(explicit[-1]) if explicit else None
     task = _reporting_errors(program, config_name, TASKS[config_name], record)
-    RunFolderCallback.setting_up = None
+    RunFolderCallback.setting_up = RunFolderCallback.sweep = None
     try:
         hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=config_name)(task)()
     except KeyboardInterrupt:
@@ -55,14 +63,43 @@ def run_hydra(program: str, config_name: str) -> None:
         if config_name == "train" and folder is not None and not is_secondary_launched_rank():
             _undo_run_setup(f"{program}: error: interrupted", record, folder)
         raise
+    if RunFolderCallback.sweep is not None:
+        _end_sweep(program, *RunFolderCallback.sweep, jobs)
+
+
+def _end_sweep(program: str, sweep_dir: Path, index_start: int, jobs: Sequence[SweepJob]) -> None:
+    """After a sweep whose jobs all ran: if some failed, one line naming them and ``SystemExit(2)``.
+
+    Each failed job printed its own line and recorded it in the sweep's ``runs.jsonl``; a sweep
+    none of whose jobs left a folder (e.g. all refused at start-up) is removed with its records.
+    """
+    entries = read_entries(sweep_dir, index_start)
+    failed = [e for e in entries if "error" in e]
+    if not failed:
+        return
+    by_index = {job.index: job for job in jobs}
+    labels = ", ".join(by_index[e["job"]].label if e.get("job") in by_index else f"job {e.get('job')}" for e in failed)
+    total = len(jobs) or len(entries)
+    kept = remove_failed_sweep(sweep_dir)
+    where = f"their lines are in {sweep_dir / INDEX_NAME}" if kept else "no job left a folder, so the sweep folder is removed"
+    print(f"{program}: error: {len(failed)} of {total} jobs failed: {labels}; {where}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 class RunFolderCallback(Callback):
     """Hydra callback (``hydra.callbacks`` in train.yaml): notes the run folder while Hydra sets it
-    up, so that an interrupt before the task starts can undo what Hydra wrote there."""
+    up, so that an interrupt before the task starts can undo what Hydra wrote there, and a sweep's
+    folder, so that its failed jobs can be told when it ends."""
 
     #: The run folder (absolute) from the moment Hydra has composed the config until the task starts.
     setting_up: Path | None = None
+    #: The sweep folder (absolute) and the length of its ``runs.jsonl`` when the sweep started.
+    sweep: tuple[Path, int] | None = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Note ``hydra.sweep.dir`` (the sweeper makes it next) and where this sweep's index lines begin."""
+        folder = Path(str(config.hydra.sweep.dir)).absolute()
+        RunFolderCallback.sweep = (folder, index_size(folder))
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Note ``hydra.run.dir`` (Hydra resolves it to the same value when it makes the folder)."""
@@ -76,11 +113,11 @@ class RunFolderCallback(Callback):
 def _undo_run_setup(line: str, record: RunRecord | None, run_dir: Path, sweep_dir: Path | None = None) -> None:
     """Put ``run_dir``, which Hydra set up for a refused or interrupted run, back as it was
     (``record``: the folder named on the command line, as it was before; None: the folder is new)
-    and log ``line`` there if it stays; a ``sweep_dir`` left with only ``multirun.yaml`` goes too."""
+    and log ``line`` there if it stays; a ``sweep_dir`` that no job left anything in goes too."""
     same = record is not None and record.path.resolve() == run_dir.resolve()
     refuse_in(run_dir, record if same else None, line)
     if sweep_dir is not None:
-        remove_unused_sweep(sweep_dir)
+        remove_failed_sweep(sweep_dir)
 
 
 def _reporting_errors(
@@ -97,25 +134,36 @@ def _reporting_errors(
     """
 
     def report(exc: Exception) -> None:
-        line = f"{program}: error: {_error_text(program, exc)}"
+        """Print the line and put the run folder right; exit 2, except in a sweep, which goes on
+        with its next job after recording the failed one (an interrupt stops the whole sweep)."""
+        text = _error_text(program, exc)
+        line = f"{program}: error: {text}"
+        hydra_cfg = HydraConfig.get() if config_name == "train" else None
+        sweep_dir = Path(hydra_cfg.sweep.dir) if hydra_cfg is not None and hydra_cfg.mode == RunMode.MULTIRUN else None
+        goes_on = sweep_dir is not None and not isinstance(exc, Interrupted)
         if not is_secondary_launched_rank():
             print(line, file=sys.stderr)
-            if config_name == "train" and isinstance(exc, Interrupted) and exc.resumable:
-                append_log_line(Path(HydraConfig.get().runtime.output_dir) / LOG_NAME, line)  # the run stands
-            elif config_name == "train":
-                hydra_cfg = HydraConfig.get()
-                sweep_dir = Path(hydra_cfg.sweep.dir) if hydra_cfg.mode == RunMode.MULTIRUN else None
-                _undo_run_setup(line, record, Path(hydra_cfg.runtime.output_dir), sweep_dir)
-        raise SystemExit(2) from None
+            if hydra_cfg is not None and isinstance(exc, Interrupted) and exc.resumable:
+                append_log_line(Path(hydra_cfg.runtime.output_dir) / LOG_NAME, line)  # the run stands
+            elif hydra_cfg is not None:
+                run_dir = Path(hydra_cfg.runtime.output_dir)
+                _undo_run_setup(line, record, run_dir, None if goes_on else sweep_dir)
+                if goes_on and sweep_dir is not None:
+                    entry = {"job": hydra_cfg.job.num, "overrides": list(hydra_cfg.overrides.task),
+                             "run_dir": str(run_dir), "error": text}
+                    append_entry(sweep_dir, entry)
+        if not goes_on:
+            raise SystemExit(2) from None
 
     @functools.wraps(task)
     def wrapped(cfg: DictConfig) -> Any:
         try:
             if config_name == "train" and HydraConfig.get().mode == RunMode.MULTIRUN:
-                validate_config(config_name, cfg)
+                validate_config(config_name, cfg)  # another sweeper's jobs were not listed in advance
             return task(cfg)
         except (UserError, Interrupted, OSError) as exc:
             report(exc)
+            return None
         except KeyboardInterrupt:  # outside the training loop (starting up, or another command)
             if config_name != "train":
                 raise  # one line from the entry point, as before the task started

@@ -1,8 +1,9 @@
 """``augmix-report PATH... [--output DIR | output=DIR]``: the command line of the report.
 
 Bad input is one line on stderr: ``augmix-report: error: ...`` with exit status 2 before any work
-(a PATH that does not exist, nothing to report, matplotlib missing); a PATH without results and a
-malformed results file are one ``augmix-report: warning: ...`` line each, and the rest is reported.
+(a PATH that does not exist, nothing to report, matplotlib missing); a PATH without results, a
+malformed results file and a failed sweep job are one ``augmix-report: warning: ...`` line each, and
+the rest is reported.
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{PROGRAM}: warning: no results.json or eval_results.json under {path}", file=sys.stderr)
         for bad in collection.malformed:
             print(f"{PROGRAM}: warning: skipping malformed {bad.path}: it {bad.reason}", file=sys.stderr)
+        for sweep in collection.sweeps:
+            for job, line in sweep.failed:
+                print(f"{PROGRAM}: warning: sweep {sweep.path}: job {job} failed: {line}", file=sys.stderr)
         output = args.output if args.output is not None else default_output(args.paths[0])
         report = write_report(collection, output, args.paths)
     except UserError as exc:
