@@ -1,8 +1,9 @@
-import pytest
 """The console scripts as a user runs them: help, composed config, bad input, multirun."""
 
 import json
 from pathlib import Path
+
+import pytest
 
 from conftest import TINY_RUN, run_cli, run_in_process
 from omegaconf import OmegaConf
@@ -99,3 +100,35 @@ def test_multirun_writes_one_folder_and_index_line_per_job(tmp_path: Path, cifar
     by_name = {e["augmentation"]: e for e in entries}
     clean = f"| wrn10_1 | {by_name['standard']['clean_error']:.2f} | {by_name['augmix']['clean_error']:.2f} |"
     assert clean in (sweep / "report" / "report.md").read_text()
+
+
+def test_a_job_that_fails_while_the_sweep_runs_is_recorded_and_reported(
+    tmp_path: Path, cifar10_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Job 0 finds no data as it starts: its line is printed and recorded in runs.jsonl, job 1 still
+    trains, the sweep ends with exit status 2; the report counts the planned jobs and shows the line."""
+    from augmix_bench.commands.report import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    result = run_in_process(
+        "augmix-train", "-m", f"dataset.root=empty,{cifar10_root}", *TINY_RUN, "eval.suites=[clean]", "hydra.sweep.dir=sw",
+    )
+    missing = ("cifar10 not found in empty/cifar-10-batches-py; run with dataset.download=true, "
+               "or point dataset.root (env AUGMIX_DATA) at the folder that holds it")
+    sweep = tmp_path / "sw"
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"augmix-train: error: {missing}",
+        f"augmix-train: error: 1 of 2 jobs failed: job 0 (dataset.root=empty); their lines are in {sweep / 'runs.jsonl'}",
+    ]
+    entries = [json.loads(line) for line in (sweep / "runs.jsonl").read_text().splitlines()]
+    assert [(e["job"], e.get("error")) for e in entries] == [(0, missing), (1, None)]
+    assert sorted(p.name for p in sweep.iterdir()) == ["1", "multirun.yaml", "runs.jsonl"]  # job 0's folder went
+    data = json.loads((sweep / "1" / "results.json").read_text())["data"]  # CIFAR's name says which files
+    assert data == {"name": "cifar10", "fingerprint": None, "corruptions": None}  # eval.suites=[clean]: no -C
+
+    assert main([str(sweep)]) == 0
+    md = (sweep / "report" / "report.md").read_text()
+    assert f"- sweep `sw`: 1 of 2 jobs finished; job 0: {missing}\n" in md
+    assert f"augmix-report: warning: sweep {sweep}: job 0 failed: {missing}\n" in capsys.readouterr().err

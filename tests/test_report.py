@@ -32,11 +32,15 @@ def results(
     mce: float | None = None,
     newer: bool = True,
     lr: float = 0.1,
+    data: dict[str, Any] | None = None,
+    root: str | None = None,
+    suites: list[str] | None = None,
 ) -> dict[str, Any]:
     """A results.json dict whose corruption k has errors ``mean_error - 7 + k + (s - 3)`` at severity s.
 
     The mean over severities of corruption k is ``mean_error - 7 + k``; over the 15 corruptions it is
-    ``mean_error``. ``newer`` adds the calibration bins and per-severity calibration errors.
+    ``mean_error``. ``newer`` adds the calibration bins and per-severity calibration errors;
+    ``data`` is the run's data identity (absent, as in older files, when None).
     """
     per_corruption = {
         name: {"errors": [mean_error - 7 + k + (s - 3) for s in range(1, 6)], "mean_error": mean_error - 7 + k,
@@ -50,10 +54,14 @@ def results(
                         "rms_calibration_error": 6.0, "per_corruption": per_corruption},
         "perturbations": None,
         "meta": {},
-        "config": {"dataset": {"name": dataset, "root": f"/data/{seed}"}, "model": {"name": model},
+        "config": {"dataset": {"name": dataset, "root": root or f"/data/{seed}"}, "model": {"name": model},
                    "augmentation": {"name": augmentation}, "optim": {"lr": lr},
                    "trainer": {"epochs": epochs, "batch_size": 128, "num_workers": seed}, "seed": seed},
     }
+    if data is not None:
+        entry["data"] = data
+    if suites is not None:
+        entry["config"]["eval"] = {"suites": suites}
     if newer:
         bins = {"bin_size": 100, "confidence": [40.0, 70.0, 95.0], "accuracy": [35.0, 72.0, 97.0], "count": [100, 100, 100]}
         entry["clean"]["calibration_bins"] = bins
@@ -160,7 +168,7 @@ def test_report_files(sweep: Path, capsys: pytest.CaptureFixture) -> None:
     rows = list(csv.DictReader((report / "summary.csv").open()))
     assert [(r["augmentation"], r["seed"], r["mean_corruption_error"]) for r in rows] == [
         ("standard", "1", "26.0"), ("standard", "2", "27.0"), ("augmix", "1", "12.0")]
-    assert list(rows[0])[:8] == ["path", "dataset", "model", "augmentation", "seed", "epochs", "recipe", "clean_error"]
+    assert list(rows[0])[:9] == ["path", "dataset", "data", "model", "augmentation", "seed", "epochs", "recipe", "clean_error"]
     assert [f"error/{c}" for c in CORRUPTIONS] == list(rows[0])[-15:]
     assert rows[0]["error/gaussian_noise"] == "19.0" and rows[0]["clean_calibration"] == "2.0"
 
@@ -251,3 +259,141 @@ def test_console_script(sweep: Path, tmp_path: Path) -> None:
     result = run_cli("augmix-report", str(sweep / "0" / "results.json"), str(sweep / "2"), cwd=tmp_path)
     assert result.stdout.splitlines()[0] == str(sweep / "0" / "report" / "report.md")
     assert "| wrn40_2 | 26.00 (26.9) | 12.00 (11.2) |" in result.stdout
+
+
+BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+
+
+def multirun_yaml(folder: Path, task: list[str], params: dict[str, str] | None = None) -> None:
+    """The parts of Hydra's multirun.yaml that say which jobs a sweep has."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {"hydra": {"sweeper": {"_target_": BASIC_SWEEPER, "max_batch_size": None, "params": params},
+                        "overrides": {"task": task}}}
+    (folder / "multirun.yaml").write_text(json.dumps(config))  # JSON is YAML
+
+
+def test_a_sweep_counts_its_planned_jobs_and_shows_a_failed_jobs_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    sweep = tmp_path / "sweep"
+    multirun_yaml(sweep, ["trainer.batch_size=32,64,16", "seed=1"])
+    write_run(sweep / "0", results(26.0, seed=1))
+    write_run(sweep / "2", results(27.0, seed=2))
+    line = "cifar10 not found in /x/cifar-10-batches-py; run with dataset.download=true"
+    failed = {"job": 1, "overrides": ["trainer.batch_size=64", "seed=1"], "run_dir": str(sweep / "1"), "error": line}
+    (sweep / "runs.jsonl").write_text(json.dumps({"job": 0, "clean_error": 5.0}) + "\n" + json.dumps(failed) + "\n")
+    # a preset's sweep (hydra.sweeper.params) with the command line's: 2 x 2 jobs; job 1's folder is named "a"
+    preset = tmp_path / "preset"
+    multirun_yaml(preset, ["seed=1,2"], {"model": "wrn40_2,allconv"})
+    write_run(preset / "a", results(20.0))
+    (preset / "a" / ".hydra" / "hydra.yaml").write_text("hydra:\n  job:\n    num: 1\n")
+    assert main([str(sweep), str(preset), f"output={tmp_path / 'out'}"]) == 0
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert f"- sweep `{sweep}`: 2 of 3 jobs finished; job 1: {line}\n" in md
+    assert f"- sweep `{preset}`: 1 of 4 jobs finished; not started: job 0, 2, 3\n" in md
+    assert capsys.readouterr().err == f"augmix-report: warning: sweep {sweep}: job 1 failed: {line}\n"
+
+
+def image_folder_data(files: str, source: str = "generated", corruptions: str | None = "c0ffee00c0ffee00") -> dict:
+    """The data identity of an image-folder run (results.json's ``data``)."""
+    return {"name": "image_folder", "fingerprint": files, "corruptions": {"source": source, "fingerprint": corruptions}}
+
+
+def test_runs_on_different_data_are_never_averaged(tmp_path: Path) -> None:
+    """Three image folders, all seed 1, are three cells, not one of n=3; the same files with another
+    -C set are another cell; an older results.json without a data record stays apart from them."""
+    flowers = image_folder_data("aaaa1111bbbb2222")
+    runs = {
+        "a": results(60.0, dataset="image_folder", data=flowers, root="/d/flowers"),
+        "b": results(63.0, dataset="image_folder", data=image_folder_data("cccc3333dddd4444"), root="/d/birds"),
+        "c": results(67.0, dataset="image_folder", data=image_folder_data("eeee5555ffff6666"), root="/d/cars"),
+        "d": results(62.0, dataset="image_folder", data=flowers, root="/elsewhere/flowers"),  # same files, seed 1 again
+        "e": results(70.0, dataset="image_folder", root="/d/flowers",
+                     data=image_folder_data("aaaa1111bbbb2222", "corruptions_dir", "0123456789abcdef")),
+        "f": results(50.0, dataset="image_folder", root="/d/old"),  # written before the data record
+    }
+    for name, entry in runs.items():
+        write_run(tmp_path / name, entry)
+    groups = group_runs(collect([tmp_path]).runs)
+    assert [(g.dataset_label, g.recipe_label, g.seeds, g.stat("mean_corruption_error").mean) for g in groups] == [
+        ("image_folder [birds, files cccc3333]", "", [1], 63.0),
+        ("image_folder [cars, files eeee5555]", "", [1], 67.0),
+        ("image_folder [files not recorded]", "", [1], 50.0),
+        ("image_folder [flowers, files aaaa1111]", "data.corruptions=corruptions_dir 0123456789abcdef", [1], 70.0),
+        ("image_folder [flowers, files aaaa1111]", "data.corruptions=generated c0ffee00c0ffee00", [1, 1], 61.0),
+    ]
+    assert main([str(tmp_path)]) == 0
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert "n=3" not in md and "## image_folder [cars, files eeee5555]" in md
+    assert ("- image_folder: runs on 4 different sets of files (birds, files cccc3333; cars, files eeee5555; "
+            "files not recorded; flowers, files aaaa1111) are reported apart, never averaged together.") in md
+    assert ("- 1 run(s) record no data identity (results.json written before it was recorded): grouped by "
+            "dataset name alone, apart from runs that record a files fingerprint.") in md
+    assert ("*wrn40_2 / standard [data.corruptions=generated c0ffee00c0ffee00]: repeated seeds (seed 1 2 times); "
+            "runs with the same seed are not independent samples, yet n counts each.*") in md
+    rows = list(csv.DictReader((tmp_path / "report" / "summary.csv").open()))
+    assert sorted(r["data"] for r in rows)[:2] == ["birds, files cccc3333", "cars, files eeee5555"]
+
+
+def test_different_evaluation_settings_are_never_averaged(tmp_path: Path) -> None:
+    """Seeds evaluated with other eval.suites are other cells; CIFAR's name identifies its files, so
+    a run recording its data pools with an older one of the same recipe and -C source."""
+    cifar = {"name": "cifar10", "fingerprint": None, "corruptions": {"source": "released", "fingerprint": None}}
+    write_run(tmp_path / "a", results(26.0, seed=1, suites=["clean", "corruptions"], data=cifar))
+    write_run(tmp_path / "b", results(28.0, seed=2, suites=["clean", "corruptions"]))
+    write_run(tmp_path / "c", results(30.0, seed=3, suites=["clean"], data={**cifar, "corruptions": None}))
+    older = results(20.0, seed=4, suites=["clean", "corruptions"])  # an older run on a -C set of its own
+    older["config"]["dataset"]["corruptions_dir"] = "/sets/mine"
+    write_run(tmp_path / "d", older)
+    groups = group_runs(collect([tmp_path]).runs)
+    assert [(g.dataset_label, g.recipe_label, g.seeds) for g in groups] == [
+        ("cifar10", 'data.corruptions=?, eval.suites=["clean"]', [3]),  # no -C evaluated
+        ("cifar10", 'data.corruptions=not recorded, corruptions_dir=/sets/mine, eval.suites=["clean", "corruptions"]', [4]),
+        ("cifar10", 'data.corruptions=released, eval.suites=["clean", "corruptions"]', [1, 2]),
+    ]
+
+
+def test_figures_name_what_they_compare_and_draw_whiskers_only_for_several_seeds(tmp_path: Path) -> None:
+    from matplotlib.container import BarContainer, ErrorbarContainer
+
+    from augmix_bench.report.plots import corruption_errors, severity
+
+    write_run(tmp_path / "a", results(26.0, seed=1))
+    write_run(tmp_path / "b", results(27.0, seed=2))
+    write_run(tmp_path / "c", results(12.0, augmentation="augmix", seed=1))  # n=1: a mean without a spread
+    groups = group_runs(collect([tmp_path]).runs)
+
+    (ax,) = severity(groups).axes
+    assert ax.get_title() == "cifar10: error vs severity, wrn40_2: standard vs augmix"
+    standard, augmix = ax.containers
+    assert standard.has_yerr and not augmix.has_yerr
+    (whisker_lines,) = standard.lines[2]
+    lengths = [round(float(s[1][1] - s[0][1]), 3) for s in whisker_lines.get_segments()]
+    assert lengths == [0.0] + [1.414] * 5  # 2 x the std of the 2 seeds: equal clean errors, then 26 and 27
+
+    (ax,) = corruption_errors(groups).axes
+    assert ax.get_title() == "cifar10: error per corruption, wrn40_2: standard vs augmix"
+    assert [type(c) for c in ax.containers] == [BarContainer, ErrorbarContainer, BarContainer]
+    (whisker_lines,) = ax.containers[1].lines[2]
+    assert len(whisker_lines.get_segments()) == 15  # one whisker per corruption, all for the n=2 bars
+
+
+def test_one_epoch_curves_have_whole_epoch_ticks_and_small_reliability_sets_say_so(tmp_path: Path) -> None:
+    from augmix_bench.report.plots import reliability, training_curves
+
+    entry = results(26.0)
+    entry["clean"]["calibration_bins"] = {"bin_size": 100, "confidence": [80.0], "accuracy": [70.0], "count": [30]}
+    run_dir = write_run(tmp_path / "a", entry, train_log=False)
+    (run_dir / "train_log.csv").write_text(
+        "epoch,lr,train_loss,train_error,test_error,seconds,images_per_second\n1,0.1,2.0,60.0,50.0,1.0,100.0\n")
+    runs = collect([tmp_path]).runs
+
+    figure = training_curves(runs)
+    figure.canvas.draw()
+    for ax in figure.axes:
+        low, high = ax.get_xlim()
+        assert [t for t in ax.get_xticks() if low <= t <= high] == [1.0]
+    assert [ax.get_title() for ax in figure.axes] == [
+        "cifar10: train loss", "cifar10: learning rate (epoch start)", "cifar10: test error (%)"]
+
+    (ax,) = [a for a in reliability(runs).axes if a.get_visible()]
+    assert [t.get_text() for t in ax.texts] == ["clean: 30 images, 1 bin: too few for a reliability diagram"]
+    assert [line.get_label() for line in ax.lines] == ["perfect calibration", "clean (1 bin)", "corrupted (3 bins)"]

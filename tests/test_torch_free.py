@@ -49,6 +49,7 @@ def probe(entry: str, program: str, *args: str, cwd: Path) -> dict:
         ("train_main", "augmix-train", ("experiment=demo", "augmentation.severity=0.05"), 2),
         ("train_main", "augmix-train", ("optim.lr=-1",), 2),
         ("train_main", "augmix-train", ("model=nope",), 2),
+        ("train_main", "augmix-train", ("-m", "trainer.batch_size=32,0,16"), 2),  # every job's static checks first
         ("train_main", "augmix-train", ("--help",), 0),
         ("train_main", "augmix-train", ("--cfg", "job"), 0),
         ("eval_main", "augmix-eval", ("checkpoint=missing.pt", "eval.suites=[clean,nope]"), 2),

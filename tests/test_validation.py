@@ -90,11 +90,58 @@ def test_start_up_error_leaves_no_run_directory(tmp_path: Path, monkeypatch: pyt
 
 
 def test_a_refused_sweep_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Sweep values are checked as each job starts; the job and sweep folders go again."""
+    """Every job of a sweep is checked before the first starts: nothing is made."""
     monkeypatch.chdir(tmp_path)
     result = run_in_process("augmix-train", "-m", "trainer.epochs=0,-1", "hydra.sweep.dir=sweeps/s")
-    assert (result.returncode, result.stderr) == (2, "augmix-train: error: trainer.epochs=0 is invalid; accepted: an integer >= 1\n")
+    line = "augmix-train: error: job 0 (trainer.epochs=0): trainer.epochs=0 is invalid; accepted: an integer >= 1\n"
+    assert (result.returncode, result.stderr) == (2, line)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["trainer.batch_size=32,0,16"],
+         "job 1 (trainer.batch_size=0): trainer.batch_size=0 is invalid; accepted: an integer >= 1"),
+        (["model=wrn40_2,allconv", "optim.lr=0.1,-1"],  # the last key varies fastest, as Hydra runs them
+         "job 1 (model=wrn40_2, optim.lr=-1): optim.lr=-1 is invalid; accepted: a number > 0"),
+        (["seed=range(0,3)", "trainer.precision=fp32,fp8"],
+         "job 1 (seed=0, trainer.precision=fp8): trainer.precision='fp8' is invalid; choose from: fp32, bf16, fp16"),
+        (["experiment=paper_table1", "model.depth=16"],  # the preset's own sweep (hydra.sweeper.params)
+         "job 0 (model=allconv, augmentation=standard): unknown key 'model.depth'; did you mean model.name? "
+         "(add a new key with +model.depth=...)"),
+        (["optim.lr=interval(0.1,1)"],
+         "optim.lr=interval(0.1,1): Hydra's basic sweeper cannot list the jobs of an interval sweep; "
+         "accepted: a,b,c, choice(...), range(...), glob(...)"),
+    ],
+)
+def test_a_sweep_is_checked_whole_before_its_first_job(
+    args: list[str], line: str, cifar10_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bad value in any job refuses the whole sweep, naming the job by its swept overrides; no job
+    trains (the data is there: job 0 would have run before)."""
+    monkeypatch.chdir(tmp_path)
+    result = run_in_process("augmix-train", "-m", f"dataset.root={cifar10_root}", *TINY_RUN, *args, "hydra.sweep.dir=s")
+    assert (result.returncode, result.stderr) == (2, f"augmix-train: error: {line}\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sweep_whose_jobs_all_fail_at_start_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each job fails as it starts (no data), the sweep goes on to the next, then ends in one line
+    naming the failed jobs; no job left anything, so the sweep folder goes too."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    result = run_in_process("augmix-train", "-m", "dataset.root=a,b", *TINY_RUN, "hydra.sweep.dir=sweeps/s")
+    missing = ("augmix-train: error: cifar10 not found in {}/cifar-10-batches-py; run with dataset.download=true, "
+               "or point dataset.root (env AUGMIX_DATA) at the folder that holds it")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        missing.format("a"), missing.format("b"),
+        "augmix-train: error: 2 of 2 jobs failed: job 0 (dataset.root=a), job 1 (dataset.root=b); "
+        "no job left a folder, so the sweep folder is removed",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]
 
 
 def test_refused_command_keeps_an_existing_runs_records(

@@ -1,5 +1,11 @@
 """Wire Hydra to the commands' tasks: check the command line before anything is written, compose
-the config, run the task, and turn a refusal or an interrupt into one line and exit status 2."""
+the config, run the task, and turn a refusal or an interrupt into one line and exit status 2.
+
+A sweep (``-m``) is checked whole before its first job starts. A job that fails while it runs
+(e.g. a data error) prints its line, records it in the sweep's ``runs.jsonl`` and the sweep goes
+on with its next job; the sweep then ends with one line naming the failed jobs and exit status 2.
+An interrupt stops the whole sweep.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ import contextlib
 import functools
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +27,15 @@ from ..commands.tasks import TASKS
 from ..config.overrides import named_folder, override
 from ..config.paths import check_group_choices, config_dir, ignore_empty_data_variable
 from ..config.preflight import SHOW_FLAGS, check_command_line, open_run_keys, preflight, split_arguments
+from ..config.sweep import SweepJob
 from ..config.validate import validate_config
 from ..distributed.environment import is_secondary_launched_rank, secondary_rank_overrides
 from ..errors import Diverged, Interrupted, UserError
 from ..files import os_error_line
 from ..folder_lock import FolderBusy, folder_locked
 from .allocator import keep_freed_memory
-from .run_records import LOG_NAME, RunRecord, append_log_line, refuse_in, remove_unused_sweep
+from ..sweep_index import INDEX_NAME, append_entry, index_size, read_entries
+from .run_records import LOG_NAME, RunRecord, append_log_line, refuse_in, remove_failed_sweep
 
 
 def run_hydra(program: str, config_name: str) -> None:
@@ -41,7 +49,7 @@ def run_hydra(program: str, config_name: str) -> None:
         if config_name == "eval":
             sys.argv[1:] = open_run_keys(sys.argv[1:])
         check_group_choices(config_name, sys.argv[1:])
-        preflight(config_name, sys.argv[1:])
+        jobs = preflight(config_name, sys.argv[1:])
     except UserError as exc:
         print(f"{program}: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -54,7 +62,7 @@ def run_hydra(program: str, config_name: str) -> None:
         record = RunRecord.capture(folder) if folder is not None else None
         lock = _named_folder_lock(sys.argv[1:])
     task = _reporting_errors(program, config_name, TASKS[config_name], record)
-    RunFolderCallback.setting_up = None
+    RunFolderCallback.setting_up = RunFolderCallback.sweep = None
     with contextlib.ExitStack() as held:
         try:
             held.enter_context(lock)  # before Hydra writes .hydra/* into a folder another run uses
@@ -68,6 +76,8 @@ def run_hydra(program: str, config_name: str) -> None:
             if config_name == "train" and folder is not None and not is_secondary_launched_rank():
                 _undo_run_setup(f"{program}: error: interrupted", record, folder)
             raise
+    if RunFolderCallback.sweep is not None:
+        _end_sweep(program, *RunFolderCallback.sweep, jobs)
 
 
 def _named_folder_lock(arguments: list[str]) -> contextlib.AbstractContextManager[None]:
@@ -82,12 +92,39 @@ def _named_folder_lock(arguments: list[str]) -> contextlib.AbstractContextManage
     return contextlib.nullcontext() if folder is None else folder_locked(folder, key)
 
 
+def _end_sweep(program: str, sweep_dir: Path, index_start: int, jobs: Sequence[SweepJob]) -> None:
+    """After a sweep whose jobs all ran: if some failed, one line naming them and ``SystemExit(2)``.
+
+    Each failed job printed its own line and recorded it in the sweep's ``runs.jsonl``; a sweep
+    none of whose jobs left a folder (e.g. all refused at start-up) is removed with its records.
+    """
+    entries = read_entries(sweep_dir, index_start)
+    failed = [e for e in entries if "error" in e]
+    if not failed:
+        return
+    by_index = {job.index: job for job in jobs}
+    labels = ", ".join(by_index[e["job"]].label if e.get("job") in by_index else f"job {e.get('job')}" for e in failed)
+    total = len(jobs) or len(entries)
+    kept = remove_failed_sweep(sweep_dir)
+    where = f"their lines are in {sweep_dir / INDEX_NAME}" if kept else "no job left a folder, so the sweep folder is removed"
+    print(f"{program}: error: {len(failed)} of {total} jobs failed: {labels}; {where}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 class RunFolderCallback(Callback):
     """Hydra callback (``hydra.callbacks`` in train.yaml): notes the run folder while Hydra sets it
-    up, so that an interrupt before the task starts can undo what Hydra wrote there."""
+    up, so that an interrupt before the task starts can undo what Hydra wrote there, and a sweep's
+    folder, so that its failed jobs can be told when it ends."""
 
     #: The run folder (absolute) from the moment Hydra has composed the config until the task starts.
     setting_up: Path | None = None
+    #: The sweep folder (absolute) and the length of its ``runs.jsonl`` when the sweep started.
+    sweep: tuple[Path, int] | None = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Note ``hydra.sweep.dir`` (the sweeper makes it next) and where this sweep's index lines begin."""
+        folder = Path(str(config.hydra.sweep.dir)).absolute()
+        RunFolderCallback.sweep = (folder, index_size(folder))
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Note ``hydra.run.dir`` (Hydra resolves it to the same value when it makes the folder)."""
@@ -101,11 +138,11 @@ class RunFolderCallback(Callback):
 def _undo_run_setup(line: str, record: RunRecord | None, run_dir: Path, sweep_dir: Path | None = None) -> None:
     """Put ``run_dir``, which Hydra set up for a refused or interrupted run, back as it was
     (``record``: the folder named on the command line, as it was before; None: the folder is new)
-    and log ``line`` there if it stays; a ``sweep_dir`` left with only ``multirun.yaml`` goes too."""
+    and log ``line`` there if it stays; a ``sweep_dir`` that no job left anything in goes too."""
     same = record is not None and record.path.resolve() == run_dir.resolve()
     refuse_in(run_dir, record if same else None, line)
     if sweep_dir is not None:
-        remove_unused_sweep(sweep_dir)
+        remove_failed_sweep(sweep_dir)
 
 
 def _reporting_errors(
@@ -122,29 +159,37 @@ def _reporting_errors(
     """
 
     def report(exc: Exception) -> None:
-        line = f"{program}: error: {_error_text(program, exc)}"
+        """Print the line and put the run folder right; exit 2, except in a sweep, which goes on
+        with its next job after recording the failed one (an interrupt stops the whole sweep)."""
+        text = _error_text(program, exc)
+        line = f"{program}: error: {text}"
+        hydra_cfg = HydraConfig.get() if config_name == "train" else None
+        sweep_dir = Path(hydra_cfg.sweep.dir) if hydra_cfg is not None and hydra_cfg.mode == RunMode.MULTIRUN else None
+        goes_on = sweep_dir is not None and not isinstance(exc, Interrupted)
         if not is_secondary_launched_rank():
             print(line, file=sys.stderr)
-            if config_name == "train" and isinstance(exc, FolderBusy):
-                pass  # the folder is another run's: nothing of it is touched
-            elif config_name == "train" and (
-                isinstance(exc, Interrupted) and exc.resumable or isinstance(exc, Diverged) and exc.saved
-            ):
-                append_log_line(Path(HydraConfig.get().runtime.output_dir) / LOG_NAME, line)  # the run stands
-            elif config_name == "train":
-                hydra_cfg = HydraConfig.get()
-                sweep_dir = Path(hydra_cfg.sweep.dir) if hydra_cfg.mode == RunMode.MULTIRUN else None
-                _undo_run_setup(line, record, Path(hydra_cfg.runtime.output_dir), sweep_dir)
-        raise SystemExit(2) from None
+            if hydra_cfg is None or isinstance(exc, FolderBusy):
+                pass  # not a training run, or the folder is another run's: nothing of it is touched
+            elif isinstance(exc, Interrupted) and exc.resumable or isinstance(exc, Diverged) and exc.saved:
+                append_log_line(Path(hydra_cfg.runtime.output_dir) / LOG_NAME, line)  # the run stands
+            else:
+                _undo_run_setup(line, record, Path(hydra_cfg.runtime.output_dir), None if goes_on else sweep_dir)
+            if goes_on and hydra_cfg is not None and sweep_dir is not None:
+                entry = {"job": hydra_cfg.job.num, "overrides": list(hydra_cfg.overrides.task),
+                         "run_dir": str(hydra_cfg.runtime.output_dir), "error": text}
+                append_entry(sweep_dir, entry)
+        if not goes_on:
+            raise SystemExit(2) from None
 
     @functools.wraps(task)
     def wrapped(cfg: DictConfig) -> Any:
         try:
             if config_name == "train" and HydraConfig.get().mode == RunMode.MULTIRUN:
-                validate_config(config_name, cfg)
+                validate_config(config_name, cfg)  # another sweeper's jobs were not listed in advance
             return task(cfg)
         except (UserError, Interrupted, OSError) as exc:
             report(exc)
+            return None
         except KeyboardInterrupt:  # outside the training loop (starting up, or another command)
             if config_name != "train":
                 raise  # one line from the entry point, as before the task started

@@ -3,7 +3,7 @@
 Hydra writes ``.hydra/*`` and opens ``train.log`` in the run directory before the task runs. A
 command refused at start-up must not leave that behind: a run directory it created and that holds
 nothing else is removed; an existing run's ``.hydra/*`` and ``train.log`` are put back as they were,
-with the error line appended to the log.
+with the error line appended to the log. A sweep folder that no job left anything in goes too.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..files import atomic_write_bytes
 from ..folder_lock import LOCK_NAME
+from ..sweep_index import INDEX_NAME, read_entries
 
 #: What Hydra itself puts into a run directory before the task runs (and the run's lock file).
 HYDRA_ENTRIES: frozenset[str] = frozenset({".hydra", "train.log", LOCK_NAME})
@@ -114,8 +115,15 @@ def _remove_empty_parents(path: Path) -> None:
         parent = parent.parent
 
 
-def remove_unused_sweep(sweep_dir: Path) -> None:
-    """Remove a sweep folder that holds nothing but Hydra's ``multirun.yaml`` (its first job was refused)."""
-    if sweep_dir.is_dir() and {p.name for p in sweep_dir.iterdir()} - {LOCK_NAME} == {"multirun.yaml"}:
+def remove_failed_sweep(sweep_dir: Path) -> bool:
+    """Remove a sweep folder that holds only Hydra's ``multirun.yaml`` and, if any, a ``runs.jsonl``
+    of failed jobs (none of its jobs left a folder or finished); returns whether the folder stays."""
+    if not sweep_dir.is_dir():
+        return False
+    if {p.name for p in sweep_dir.iterdir()} - {LOCK_NAME} <= {"multirun.yaml", INDEX_NAME} and all(
+        "error" in entry for entry in read_entries(sweep_dir)
+    ):
         shutil.rmtree(sweep_dir, ignore_errors=True)
         _remove_empty_parents(sweep_dir)
+        return False
+    return True

@@ -193,6 +193,7 @@ def evaluate_checkpoint(cfg: DictConfig, overrides: Sequence[str]) -> tuple[dict
         eval_seconds=time.perf_counter() - start,
         train_images_per_second=None,
         identity=setup.identity,
+        data=benchmark.data_identity(suites),
     )
     write_results(output, results)
     return results, output

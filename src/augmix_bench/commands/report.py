@@ -2,8 +2,9 @@
 
 Bad input is one line on stderr: ``augmix-report: error: ...`` with exit status 2 before any work
 (a PATH that does not exist, nothing to report, matplotlib missing, an output that is a file or
-cannot be written; a write that fails on the way names its file); a PATH without results and a
-malformed results file are one ``augmix-report: warning: ...`` line each, and the rest is reported.
+cannot be written; a write that fails on the way names its file); a PATH without results, a
+malformed results file and a failed sweep job are one ``augmix-report: warning: ...`` line each,
+and the rest is reported.
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{PROGRAM}: warning: no results.json or eval_results.json under {path}", file=sys.stderr)
         for bad in collection.malformed:
             print(f"{PROGRAM}: warning: skipping malformed {bad.path}: it {bad.reason}", file=sys.stderr)
+        for sweep in collection.sweeps:
+            for job, line in sweep.failed:
+                print(f"{PROGRAM}: warning: sweep {sweep.path}: job {job} failed: {line}", file=sys.stderr)
         report = write_report(collection, output, args.paths)
     except UserError as exc:
         print(f"{PROGRAM}: error: {exc}", file=sys.stderr)

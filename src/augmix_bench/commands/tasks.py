@@ -15,12 +15,14 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from ..sweep_index import append_entry
+
 log = logging.getLogger("augmix_bench")
 
 
 def train_task(cfg: DictConfig) -> dict[str, Any]:
     """Train, evaluate and write the run directory; in a sweep, add the run to ``runs.jsonl``."""
-    from ..evaluation.results import append_index, headline
+    from ..evaluation.results import headline
     from .train import train
 
     hydra_cfg = HydraConfig.get()
@@ -30,7 +32,7 @@ def train_task(cfg: DictConfig) -> dict[str, Any]:
         _log_headline(results, run_dir / "results.json")
         if hydra_cfg.mode == RunMode.MULTIRUN:
             entry = {"job": hydra_cfg.job.num, "overrides": list(hydra_cfg.overrides.task), "run_dir": str(run_dir)}
-            append_index(Path(hydra_cfg.sweep.dir) / "runs.jsonl", {**entry, **headline(results)})
+            append_entry(Path(hydra_cfg.sweep.dir), {**entry, **headline(results)})
     return results
 
 

@@ -5,10 +5,11 @@ checked against the schema (``config/validate.py``): first the torch-free static
 when they pass the ``_target_`` imports; the run folder's name (which may derive a model's name
 from its builder) is resolved last. When Hydra refuses the overrides (an unknown
 key) or they form a sweep (``-m``), the config is composed from the config-group choices alone and
-overridden keys that it lacks are refused with the closest existing key. A sweep's values are
-checked job by job when each job starts. Before all that, ``check_command_line`` refuses what Hydra
-itself would answer with a traceback: two mode flags, an override its grammar cannot read, a
-launcher without its extra.
+overridden keys that it lacks are refused with the closest existing key. A sweep's jobs are then
+listed as Hydra's basic sweeper will run them (``config/sweep.py``), and each is composed and
+checked as a single run is, all before the first job starts. Before all that,
+``check_command_line`` refuses what Hydra itself would answer with a traceback: two mode flags, an
+override its grammar cannot read, a launcher without its extra.
 """
 
 from __future__ import annotations
@@ -17,19 +18,21 @@ import contextlib
 import copy
 import importlib
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, OverrideParseException
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from ..errors import UserError, missing_extra
 from ..files import check_folder
 from .overrides import named_folder, parsed_value
 from .paths import config_dir, config_groups, user_config_dirs
+from .sweep import BASIC_SWEEPER, SweepJob, sweep_jobs
 from .validate import check_override_keys, validate_static, validate_targets
 
 #: Hydra flags followed by a value.
@@ -143,17 +146,34 @@ def grammar_refusal(override: str, message: str) -> str:
     return f"cannot read the override {override!r}: {reason}; accepted: Hydra's override grammar ({GRAMMAR_URL})"
 
 
+def _search_overrides(extra_dirs: list[Path]) -> list[str]:
+    """The ``hydra.searchpath`` override that adds a user's ``--config-dir`` folders."""
+    return [f"hydra.searchpath=[{','.join(f'file://{d.resolve()}' for d in extra_dirs)}]"] if extra_dirs else []
+
+
+@contextlib.contextmanager
+def _hydra_context(config_name: str) -> Iterator[None]:
+    """Hydra's global state initialised on the package's config tree (for ``compose``)."""
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3", job_name=config_name):
+        yield
+
+
+def _compose_here(config_name: str, overrides: list[str], extra_dirs: list[Path]) -> tuple[DictConfig, DictConfig]:
+    """The composed config without Hydra's node, and with it; inside ``_hydra_context``."""
+    full = compose(config_name=config_name, overrides=[*overrides, *_search_overrides(extra_dirs)],
+                   return_hydra_config=True)
+    cfg = copy.deepcopy(full)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg, full
+
+
 def _compose(config_name: str, overrides: list[str], extra_dirs: list[Path]) -> tuple[DictConfig, DictConfig] | None:
     """The composed config without Hydra's node, and with it (to name the run folder later); None
     if Hydra itself refuses the overrides."""
-    search = [f"hydra.searchpath=[{','.join(f'file://{d.resolve()}' for d in extra_dirs)}]"] if extra_dirs else []
     try:
-        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3", job_name=config_name):
-            full = compose(config_name=config_name, overrides=[*overrides, *search], return_hydra_config=True)
-        cfg = copy.deepcopy(full)
-        with open_dict(cfg):
-            del cfg["hydra"]
-        return cfg, full
+        with _hydra_context(config_name):
+            return _compose_here(config_name, overrides, extra_dirs)
     except (HydraException, OmegaConfBaseException, ValueError):
         return None
 
@@ -168,8 +188,10 @@ def _folder(full: DictConfig, sweep: bool) -> str | None:
     return None
 
 
-def preflight(config_name: str, arguments: Sequence[str]) -> None:
-    """Refuse unknown keys and invalid values of a command line in one ``UserError``."""
+def preflight(config_name: str, arguments: Sequence[str]) -> list[SweepJob]:
+    """Refuse unknown keys and invalid values of a command line in one ``UserError``; for a sweep,
+    of every job, before the first starts. Returns the sweep's jobs (none for a single run, or
+    for a sweeper other than Hydra's basic one)."""
     overrides, flags = split_arguments(arguments)
     explicit_folder = False
     for key in FOLDER_KEYS:
@@ -182,17 +204,7 @@ def preflight(config_name: str, arguments: Sequence[str]) -> None:
         explicit_folder = explicit_folder or bool(given)
     extra = user_config_dirs(arguments)
     groups = config_groups(extra)
-    choices, values = [], []
-    for override in overrides:
-        key = override.split("=", 1)[0].lstrip("+~")
-        if key.startswith("hydra"):
-            continue
-        if key in groups and "=" in override:
-            value = override.split("=", 1)[1]
-            if "(" not in value:
-                choices.append(f"{override.split('=', 1)[0]}={value.split(',')[0]}")
-            continue
-        values.append(override)
+    choices, values = _split_choices(overrides, groups)
     open_nodes = OPEN_NODES.get(config_name, ())
     sweep = bool(flags & {"-m", "--multirun"})
     composed = None if sweep else _compose(config_name, [*choices, *values], extra)
@@ -208,12 +220,78 @@ def preflight(config_name: str, arguments: Sequence[str]) -> None:
             validate_static(config_name, cfg)
             validate_targets(config_name, cfg)
             _check_default_folder(_folder(full, sweep=False), "hydra.run.dir", explicit_folder)
-        return
+        return []
     base = _compose(config_name, choices, extra)  # Hydra refused the overrides (or a sweep): find the key
     if base is not None:
         check_override_keys(base[0], values, open_nodes)
         if sweep and not flags & SHOW_FLAGS:
             _check_default_folder(_folder(base[1], sweep=True), "hydra.sweep.dir", explicit_folder)
+            return _check_jobs(config_name, overrides, base[1], extra, groups)
+    return []
+
+
+def _split_choices(overrides: Sequence[str], groups: set[str]) -> tuple[list[str], list[str]]:
+    """The config-group choices (a sweep's first option) and the other task overrides, ``hydra.*`` left out."""
+    choices, values = [], []
+    for override in overrides:
+        key = override.split("=", 1)[0].lstrip("+~")
+        if key.startswith("hydra"):
+            continue
+        if key in groups and "=" in override:
+            value = override.split("=", 1)[1]
+            if "(" not in value:
+                choices.append(f"{override.split('=', 1)[0]}={value.split(',')[0]}")
+            continue
+        values.append(override)
+    return choices, values
+
+
+def _check_jobs(
+    config_name: str, overrides: list[str], full: DictConfig, extra: list[Path], groups: set[str]
+) -> list[SweepJob]:
+    """Compose and validate every job of a sweep before the first starts (the static checks of all
+    jobs, then their targets); refuse the first bad job in one line naming its swept overrides
+    (``job 1 (trainer.batch_size=0): ...``).
+
+    Only the basic sweeper's jobs can be listed in advance; another sweeper's jobs (which it
+    chooses as it goes) are checked as each starts. Returns the jobs (none for another sweeper).
+    """
+    sweeper = full.hydra.sweeper
+    if OmegaConf.select(sweeper, "_target_") != BASIC_SWEEPER:
+        return []
+    params = OmegaConf.to_container(sweeper.params, resolve=True) if sweeper.get("params") else None
+    composed = []
+    with _hydra_context(config_name):
+        jobs = sweep_jobs(overrides, params, GlobalHydra.instance().config_loader())  # type: ignore[arg-type]
+        for job in jobs:  # every job's static checks first: torch-free, so a bad value is refused at once
+            try:
+                cfg, _ = _compose_here(config_name, list(job.overrides), extra)
+                validate_static(config_name, cfg)
+            except UserError as exc:
+                raise UserError(f"{job.label}: {exc}") from None
+            except (HydraException, OmegaConfBaseException, ValueError) as exc:
+                raise UserError(f"{job.label}: {_refusal_of_job(config_name, job, extra, groups, exc)}") from None
+            composed.append(cfg)
+    for job, cfg in zip(jobs, composed):
+        try:
+            validate_targets(config_name, cfg)
+        except UserError as exc:
+            raise UserError(f"{job.label}: {exc}") from None
+    return jobs
+
+
+def _refusal_of_job(config_name: str, job: SweepJob, extra: list[Path], groups: set[str], exc: Exception) -> str:
+    """Why Hydra refused to compose ``job``: an unknown key for the job's own group choices (e.g.
+    ``model.depth`` with ``model=allconv``) with the closest existing key, else Hydra's first line."""
+    choices, values = _split_choices(job.overrides, groups)
+    try:
+        cfg, _ = _compose_here(config_name, choices, extra)
+        check_override_keys(cfg, values, OPEN_NODES.get(config_name, ()))
+    except UserError as unknown:
+        return str(unknown)
+    except (HydraException, OmegaConfBaseException, ValueError):
+        pass
+    return str(exc).strip().splitlines()[0]
 
 
 def _check_default_folder(folder: str | None, key: str, explicit: bool) -> None:

@@ -24,14 +24,15 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ..data.identity import CORRUPT_MANIFEST
 from ..data.names import SEVERITIES
 from ..errors import UserError
 from ..files import atomic_write_bytes, atomic_write_json
 
 #: The hidden folder of unfinished chunks inside an output folder.
 WORK_FOLDER = ".augmix-corrupt"
-#: The record of how a folder was generated and which corruptions are complete.
-MANIFEST = "augmix_corrupt.json"
+#: The record of how a folder was generated and which corruptions are complete (the data identity reads it).
+MANIFEST = CORRUPT_MANIFEST
 
 
 def npy_bytes(array: np.ndarray) -> bytes:

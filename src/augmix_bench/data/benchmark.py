@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from torch.utils.data import Dataset
 
@@ -91,6 +92,24 @@ class Benchmark(ABC):
     def perturbed_set(self, perturbation: str) -> PerturbedSequences:
         """The frames of ``perturbation``'s sequences; families without a -P set raise a ``UserError``."""
         raise UserError(f"dataset {self.name!r} has no perturbation benchmark (-P)")
+
+    def data_identity(self, parts: Iterable[str]) -> dict[str, Any]:
+        """``results.json``'s ``data`` entry (``data/identity.py``): the name, a fingerprint of the
+        files where the name alone does not say which they are, and, when ``parts`` include
+        corruptions, where the -C set came from."""
+        return {
+            "name": self.name,
+            "fingerprint": self.files_fingerprint(),
+            "corruptions": self.corruption_identity() if "corruptions" in parts else None,
+        }
+
+    def files_fingerprint(self) -> str | None:
+        """A fingerprint of the clean splits' files; None where the name identifies a published release."""
+        return None
+
+    def corruption_identity(self) -> dict[str, Any] | None:
+        """Where the -C set comes from and its fingerprint (``identity.corruption_source``); None without one."""
+        return None
 
     def downloads_folder(self) -> Path:
         """Where archives wait (``<file>.part`` while incomplete) until verified and unpacked."""

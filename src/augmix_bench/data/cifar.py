@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from torch.utils.data import Dataset
@@ -18,6 +19,7 @@ from .benchmark import Benchmark, PerturbedSequences
 from .cifar_pickles import CIFAR_LAYOUTS, cifar_folder, cifar_present, read_cifar
 from .corrupted_arrays import check_corrupted_folder, read_corruption
 from .download import install_archive
+from .identity import corruption_source
 from .names import CIFAR_PERTURBATIONS
 from .perturbed_arrays import perturbed_frames
 from .sources import CIFAR_CLEAN, CIFAR_CORRUPTED, CIFAR_PERTURBED, Archive
@@ -97,6 +99,10 @@ class CifarBenchmark(Benchmark):
     def corrupted_folder(self) -> Path:
         """Folder of the -C arrays (``corruptions_dir`` when given)."""
         return self.corruptions_dir or self.root / CORRUPTED_FOLDERS[self.variant]
+
+    def corruption_identity(self) -> dict[str, Any]:
+        """The released -C arrays, a generated set or another ``corruptions_dir`` (its listing fingerprinted)."""
+        return corruption_source(self.corrupted_folder, given=self.corruptions_dir is not None, list_files=True)
 
     @property
     def perturbed_folder(self) -> Path:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from torch.utils.data import Dataset
 from torchvision import transforms
@@ -26,6 +27,7 @@ from .constants import IMAGENET_MEAN, IMAGENET_STD
 from .spatial import RandomResizedCropFlip, SpatialTransform
 from .benchmark import Benchmark, PerturbedSequences
 from .download import install_archive
+from .identity import corruption_source
 from .image_files import IMAGE_SUFFIXES, FolderClasses, ImageFileDataset, scan_files
 from .names import IMAGENET_PERTURBATIONS, SEVERITIES
 from .sources import (
@@ -117,6 +119,11 @@ class ImageNetBenchmark(FolderClasses, Benchmark):
     def corrupted_folder(self) -> Path:
         """``<root>/ImageNet-C`` (``corruptions_dir`` when given)."""
         return self.corruptions_dir or self.root / CORRUPTED_FOLDER
+
+    def corruption_identity(self) -> dict[str, Any]:
+        """The released ImageNet-C, a generated set or another ``corruptions_dir`` (millions of files:
+        its listing is not fingerprinted)."""
+        return corruption_source(self.corrupted_folder, given=self.corruptions_dir is not None, list_files=False)
 
     @property
     def perturbed_folder(self) -> Path:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import fcntl
 from pathlib import Path
 from typing import Any
 
-from ..files import atomic_write_json, naming_os_errors, strict_json
+from ..files import atomic_write_json
 from ..runtime import Runtime
 from .runinfo import device_name, git_commit, versions
 
@@ -30,14 +29,17 @@ def assemble_results(
     eval_seconds: float,
     train_images_per_second: float | None,
     identity: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The ``results.json`` dict: run identity, the evaluation entries, meta and the config.
+    """The ``results.json`` dict: run identity, the data used, the evaluation entries, meta and the config.
 
     ``identity`` (dataset, model, augmentation, seed, epochs) defaults to ``run_identity(config)``;
-    checkpoints not trained by this package pass it explicitly.
+    checkpoints not trained by this package pass it explicitly. ``data`` is the benchmark's
+    ``data_identity`` (name, files' fingerprint, -C source), which the report groups runs by.
     """
     return {
         **(run_identity(config) if identity is None else identity),
+        "data": data,
         "clean": evaluation["clean"],
         "corruptions": evaluation["corruptions"],
         "perturbations": evaluation["perturbations"],
@@ -88,15 +90,3 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
         "mce": corruptions.get("mce"),
         "rms_calibration_error": clean.get("rms_calibration_error"),
     }
-
-
-def append_index(index: Path, entry: dict[str, Any]) -> None:
-    """Append one JSON line to a sweep's ``runs.jsonl`` (locked, so parallel jobs do not interleave)."""
-    index.parent.mkdir(parents=True, exist_ok=True)
-    with naming_os_errors(index), open(index, "a", encoding="utf-8") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            handle.write(strict_json(entry, index) + "\n")
-            handle.flush()
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

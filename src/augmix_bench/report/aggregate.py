@@ -1,18 +1,29 @@
-"""Grouping runs into table cells: one cell per (dataset, model, augmentation, recipe), seeds averaged.
+"""Grouping runs into table cells: one cell per (data, model, augmentation, recipe), seeds averaged.
+
+The data of a run is its dataset's name plus the fingerprint of its files that ``results.json``'s
+``data`` entry records (image folders: the listing of ``train/`` and ``val/``); runs of one name
+on different files are reported apart, each labelled by its root folder and fingerprint. A
+results file written before the ``data`` entry existed is grouped by the name alone, as before
+(it is never pooled with runs that record a files fingerprint, and the report says so); its -C
+source is read from its config (``corruption_source``).
 
 The recipe of a run is what its config says about how it was trained and measured, besides the
 seed: the dataset, model, augmentation and optimizer settings, ``trainer.epochs``,
-``trainer.batch_size``, ``trainer.precision`` and ``eval.limit``. Runs of the same dataset, model and
-augmentation whose recipes differ are never averaged together: each recipe is its own cell,
-labelled by the keys that differ (e.g. ``trainer.epochs=3``).
+``trainer.batch_size``, ``trainer.precision``, ``eval.suites`` and ``eval.limit``, plus where its -C
+set came from (``data.corruptions``: released, generated or another ``corruptions_dir``, with its
+fingerprint). Runs of the same data, model and augmentation whose recipes differ are never
+averaged together: each recipe is its own cell, labelled by the keys that differ (e.g.
+``trainer.epochs=3``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..data.names import CORRUPTIONS, EXTRA_CORRUPTIONS, SEVERITIES
@@ -28,10 +39,17 @@ RECIPE_KEYS: tuple[str, ...] = (
     "trainer.epochs",
     "trainer.batch_size",
     "trainer.precision",
+    "eval.suites",
     "eval.limit",
 )
 #: Entries under ``RECIPE_KEYS`` that say where data comes from, not what is measured.
 NOT_RECIPE: tuple[str, ...] = ("dataset.root", "dataset.download")
+#: Where the -C set was read from: in the recipe, ``data.corruptions`` (the -C source) stands for it.
+CORRUPTIONS_LOCATION = "dataset.corruptions_dir"
+#: The recipe entry naming a run's -C source and fingerprint.
+CORRUPTIONS_ENTRY = "data.corruptions"
+#: The label of a run whose results.json records no files fingerprint, beside runs that do.
+UNRECORDED = "files not recorded"
 
 
 @dataclass(frozen=True)
@@ -106,7 +124,8 @@ def flatten(config: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def recipe_entries(results: dict[str, Any]) -> dict[str, str]:
-    """The recipe of a run: its config entries under ``RECIPE_KEYS`` (values as JSON text).
+    """The recipe of a run: its config entries under ``RECIPE_KEYS`` (values as JSON text) and
+    its -C source (``data.corruptions``).
 
     A results file without a config (e.g. of a checkpoint not trained here) has only
     ``trainer.epochs``, from its ``epochs`` entry.
@@ -114,18 +133,53 @@ def recipe_entries(results: dict[str, Any]) -> dict[str, str]:
     config = results.get("config")
     if not isinstance(config, dict):
         return {"trainer.epochs": json.dumps(results.get("epochs"))}
+    source = corruption_source(results)
     entries = {}
     for key, value in flatten(config).items():
         in_recipe = any(key == k or key.startswith(k + ".") for k in RECIPE_KEYS)
-        excluded = key in NOT_RECIPE or key.endswith(("url", "md5"))
+        excluded = key in NOT_RECIPE or key.endswith(("url", "md5")) or (key == CORRUPTIONS_LOCATION and source)
         if in_recipe and not excluded:
             entries[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    if source:
+        entries[CORRUPTIONS_ENTRY] = source
     return entries
+
+
+def corruption_source(results: dict[str, Any]) -> str | None:
+    """E.g. ``released`` or ``generated 1a2b3c4d5e6f7a8b``: where the run's -C set came from, as its
+    ``data`` entry records it; None for a run that evaluated no corruptions.
+
+    An older results.json (no ``data`` entry) read CIFAR's or ImageNet's released set when its
+    config names no ``corruptions_dir``; otherwise its -C source is ``not recorded`` (with the
+    ``corruptions_dir`` it names, so that runs on different folders stay apart).
+    """
+    data = results.get("data")
+    if isinstance(data, dict):
+        corruptions = data.get("corruptions")
+        if not isinstance(corruptions, dict):
+            return None
+        fingerprint = corruptions.get("fingerprint")
+        return f"{corruptions.get('source')}" + (f" {fingerprint}" if fingerprint else "")
+    if not (results.get("corruptions") or {}).get("per_corruption"):
+        return None
+    dataset = (results.get("config") or {}).get("dataset") or {}
+    folder = dataset.get("corruptions_dir")
+    if folder:
+        return f"not recorded, corruptions_dir={folder}"
+    return "not recorded" if str(dataset.get("_target_", "")).endswith("ImageFolderBenchmark") else "released"
+
+
+def files_fingerprint(results: dict[str, Any]) -> str | None:
+    """The fingerprint of the run's dataset files (``data.fingerprint``; None: not recorded, or a
+    dataset whose name identifies its published files)."""
+    data = results.get("data")
+    fingerprint = data.get("fingerprint") if isinstance(data, dict) else None
+    return fingerprint if isinstance(fingerprint, str) else None
 
 
 @dataclass(frozen=True)
 class Group:
-    """One table cell: the runs of a (dataset, model, augmentation, recipe), seeds pooled.
+    """One table cell: the runs of a (data, model, augmentation, recipe), seeds pooled.
 
     ``recipe`` holds the entries that distinguish this cell from other cells of the same dataset,
     model and augmentation (empty when all their runs share one recipe).
@@ -136,6 +190,12 @@ class Group:
     augmentation: str
     recipe: tuple[tuple[str, str], ...]
     runs: tuple[Run, ...]
+    data: str = ""  # which files of ``dataset``, where runs on different files of that name were found
+
+    @property
+    def dataset_label(self) -> str:
+        """The dataset's name, with ``[data]`` when runs on other files of that name were found."""
+        return f"{self.dataset} [{self.data}]" if self.data else self.dataset
 
     @property
     def recipe_label(self) -> str:
@@ -153,19 +213,27 @@ class Group:
         """The seeds of the runs, in run order."""
         return [run.results.get("seed") for run in self.runs]
 
+    @property
+    def repeated_seeds(self) -> dict[Any, int]:
+        """Seeds that more than one run of the cell used, with their counts (unknown seeds left out)."""
+        counts = Counter(seed for seed in self.seeds if seed is not None)
+        return {seed: count for seed, count in counts.items() if count > 1}
+
     def stat(self, metric: str) -> Stat:
         """Mean, sample std and count over the runs of a metric of ``run_metrics``."""
         return stat(run_metrics(run.results).get(metric) for run in self.runs)
 
 
 def group_runs(runs: Sequence[Run]) -> list[Group]:
-    """Group ``runs`` into cells; the order is dataset, model, augmentation (by ``sort_key``), recipe."""
-    by_cell: dict[tuple[str, str, str], list[Run]] = {}
+    """Group ``runs`` into cells; the order is dataset (and its files), model, augmentation (by
+    ``sort_key``), recipe."""
+    by_cell: dict[tuple[str, str | None, str, str], list[Run]] = {}
     for run in runs:
         r = run.results
-        by_cell.setdefault((r["dataset"], r["model"], r["augmentation"]), []).append(run)
+        by_cell.setdefault((r["dataset"], files_fingerprint(r), r["model"], r["augmentation"]), []).append(run)
+    labels = data_labels(runs)
     groups = []
-    for (dataset, model, augmentation), cell_runs in by_cell.items():
+    for (dataset, fingerprint, model, augmentation), cell_runs in by_cell.items():
         recipes = [recipe_entries(run.results) for run in cell_runs]
         differing = sorted(
             key for key in set().union(*recipes) if len({r[key] for r in recipes if key in r}) > 1
@@ -175,8 +243,45 @@ def group_runs(runs: Sequence[Run]) -> list[Group]:
             label = tuple((key, recipe.get(key, "?")) for key in differing)
             by_recipe.setdefault(label, []).append(run)
         for recipe_label, members in sorted(by_recipe.items()):
-            groups.append(Group(dataset, model, augmentation, recipe_label, tuple(members)))
-    return sorted(groups, key=lambda g: (g.dataset, *sort_key(g.model, g.augmentation), g.recipe))
+            data = labels[(dataset, fingerprint)]
+            groups.append(Group(dataset, model, augmentation, recipe_label, tuple(members), data))
+    return sorted(groups, key=lambda g: (g.dataset, g.data, *sort_key(g.model, g.augmentation), g.recipe))
+
+
+def data_labels(runs: Sequence[Run]) -> dict[tuple[str, str | None], str]:
+    """A label for each (dataset name, files fingerprint) of ``runs``: empty where the name has one
+    set of files, else e.g. ``flowers, files 1a2b3c4d`` (the root folder's name and the fingerprint)
+    or ``files not recorded``."""
+    roots: dict[tuple[str, str | None], str] = {}
+    for run in runs:
+        root = ((run.results.get("config") or {}).get("dataset") or {}).get("root")
+        key = (run.results["dataset"], files_fingerprint(run.results))
+        roots.setdefault(key, Path(str(root)).name if root else "")
+    labels = {}
+    for (name, fingerprint), root in roots.items():
+        if sum(1 for other, _ in roots if other == name) == 1:
+            labels[(name, fingerprint)] = ""
+        elif fingerprint is None:
+            labels[(name, fingerprint)] = UNRECORDED
+        else:
+            labels[(name, fingerprint)] = (f"{root}, " if root else "") + f"files {fingerprint[:8]}"
+    return labels
+
+
+def data_notes(groups: Sequence[Group]) -> list[str]:
+    """Notes on how runs were told apart by their data: one per dataset name found on several sets
+    of files, and one for results files that record no data identity (written by older versions)."""
+    notes = []
+    for name in dict.fromkeys(g.dataset for g in groups):
+        labels = list(dict.fromkeys(g.data for g in groups if g.dataset == name))
+        if len(labels) > 1:
+            notes.append(f"{name}: runs on {len(labels)} different sets of files ({'; '.join(labels)}) are "
+                         "reported apart, never averaged together.")
+    old = sum(1 for g in groups for run in g.runs if not isinstance(run.results.get("data"), dict))
+    if old:
+        notes.append(f"{old} run(s) record no data identity (results.json written before it was recorded): "
+                     "grouped by dataset name alone, apart from runs that record a files fingerprint.")
+    return notes
 
 
 def sort_key(model: str, augmentation: str) -> tuple[tuple[int, str], tuple[int, str]]:
@@ -190,5 +295,5 @@ def sort_key(model: str, augmentation: str) -> tuple[tuple[int, str], tuple[int,
 
 
 def datasets(groups: Sequence[Group]) -> list[str]:
-    """The datasets of ``groups``, in order of first appearance."""
-    return list(dict.fromkeys(g.dataset for g in groups))
+    """The datasets of ``groups`` (``dataset_label``: name and files), in order of first appearance."""
+    return list(dict.fromkeys(g.dataset_label for g in groups))

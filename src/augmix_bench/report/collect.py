@@ -17,7 +17,9 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from ..config.sweep import BASIC_SWEEPER, sweep_jobs
 from ..errors import UserError
+from ..sweep_index import read_entries
 
 #: File names holding a run's evaluation (``augmix-train`` / ``augmix-eval``).
 RESULT_FILES: tuple[str, ...] = ("results.json", "eval_results.json")
@@ -67,16 +69,37 @@ class Malformed:
 
 @dataclass(frozen=True)
 class Sweep:
-    """A Hydra multirun folder (it holds ``multirun.yaml``): how many of its job folders finished."""
+    """A Hydra multirun folder (it holds ``multirun.yaml``): its jobs, and how many finished.
+
+    ``planned`` is the number of jobs the sweep lists (its ``multirun.yaml`` expanded as Hydra's
+    basic sweeper does; None for another sweeper or a sweep that cannot be listed without Hydra's
+    config loader, e.g. ``glob(...)``); ``failed`` holds (job, error line) of the jobs that
+    ``runs.jsonl`` records as failed and that have no results; ``not_started`` the planned jobs
+    that have neither a folder nor a record.
+    """
 
     path: Path
     jobs: int
     finished: int
+    planned: int | None = None
+    failed: tuple[tuple[int, str], ...] = ()
+    not_started: tuple[int, ...] = ()
 
     @property
     def partial(self) -> bool:
-        """Whether some job folders have no results yet."""
-        return self.finished < self.jobs
+        """Whether some jobs have no results yet."""
+        return self.finished < (self.jobs if self.planned is None else self.planned)
+
+    def describe(self) -> str:
+        """E.g. ``2 of 3 jobs finished; job 1: <its error line>``, or, where the planned jobs are
+        unknown, ``3 of 4 job folders finished (partial sweep)``."""
+        if self.planned is None:
+            return f"{self.finished} of {self.jobs} job folders finished" + (" (partial sweep)" if self.partial else "")
+        text = f"{self.finished} of {self.planned} jobs finished"
+        text += "".join(f"; job {job}: {line}" for job, line in self.failed)
+        if self.not_started:
+            text += f"; not started: job {', '.join(map(str, self.not_started))}"
+        return text
 
 
 @dataclass
@@ -144,10 +167,41 @@ def _sweeps(root: Path) -> list[Sweep]:
     sweeps = []
     for marker in sorted(root.rglob("multirun.yaml")):
         folder = marker.parent
-        jobs = [d for d in folder.iterdir() if (d / ".hydra").is_dir()]
-        finished = sum(any((d / n).is_file() for n in RESULT_FILES) for d in jobs)
-        sweeps.append(Sweep(folder, len(jobs), finished))
+        jobs = {_job_number(d): d for d in folder.iterdir() if (d / ".hydra").is_dir()}
+        done = {job for job, d in jobs.items() if any((d / n).is_file() for n in RESULT_FILES)}
+        failed = {e["job"]: str(e["error"]) for e in read_entries(folder)
+                  if "error" in e and isinstance(e.get("job"), int) and e["job"] not in done}
+        planned = planned_jobs(marker)
+        not_started = tuple(j for j in range(planned or 0) if j not in jobs and j not in failed)
+        sweeps.append(Sweep(folder, len(jobs), len(done), planned, tuple(sorted(failed.items())), not_started))
     return sweeps
+
+
+def _job_number(job_dir: Path) -> int | str:
+    """A sweep job's number (``hydra.job.num`` in its ``.hydra/hydra.yaml``; else its folder's name)."""
+    try:
+        number = OmegaConf.select(OmegaConf.load(job_dir / ".hydra" / "hydra.yaml"), "hydra.job.num")
+    except Exception:  # an unreadable hydra.yaml: the folder's name (Hydra's default subdir is the number)
+        number = None
+    if isinstance(number, int):
+        return number
+    return int(job_dir.name) if job_dir.name.isdigit() else job_dir.name
+
+
+def planned_jobs(multirun_yaml: Path) -> int | None:
+    """How many jobs the sweep of ``multirun_yaml`` lists (its task overrides and the sweeper's
+    ``params``, expanded as Hydra's basic sweeper does); None where that cannot be told."""
+    try:
+        config = OmegaConf.load(multirun_yaml)
+        overrides = OmegaConf.select(config, "hydra.overrides.task")
+        sweeper = OmegaConf.select(config, "hydra.sweeper")
+        if overrides is None or sweeper is None or OmegaConf.select(sweeper, "_target_") != BASIC_SWEEPER:
+            return None
+        params = OmegaConf.select(sweeper, "params")
+        plain = OmegaConf.to_container(params, resolve=True) if params else None
+        return len(sweep_jobs(list(overrides), plain))  # type: ignore[arg-type]
+    except Exception:  # unreadable, or a sweep Hydra's parser cannot list without its config loader
+        return None
 
 
 def _unfinished(run_dir: Path) -> Unfinished:

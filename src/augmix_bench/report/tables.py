@@ -119,6 +119,18 @@ def recipe_notes(groups: Sequence[Group]) -> list[str]:
     return notes
 
 
+def seed_notes(groups: Sequence[Group]) -> list[str]:
+    """One note per cell in which several runs share a seed (they are not independent samples)."""
+    notes = []
+    for g in groups:
+        repeated = g.repeated_seeds
+        if repeated:
+            seeds = ", ".join(f"seed {seed} {count} times" for seed, count in repeated.items())
+            notes.append(f"{g.label}: repeated seeds ({seeds}); runs with the same seed are not independent "
+                         "samples, yet n counts each.")
+    return notes
+
+
 def grid(groups: Sequence[Group], metric: str, title: str, paper_metric: str | None = None) -> Table:
     """Table 1's layout: one row per architecture (and recipe), one column per method."""
     methods = sorted({g.augmentation for g in groups}, key=lambda method: sort_key("", method)[1])
@@ -133,7 +145,7 @@ def grid(groups: Sequence[Group], metric: str, title: str, paper_metric: str | N
         rows.append(row)
     with_paper = any(isinstance(c, Cell) and c.paper is not None for row in rows for c in row)
     notes = ["Cells: measured (paper); measured is mean ± sample std over n seeds."] if with_paper else []
-    return Table(title, ["model", *methods], rows, notes + recipe_notes(groups))
+    return Table(title, ["model", *methods], rows, notes + recipe_notes(groups) + seed_notes(groups))
 
 
 def per_corruption(groups: Sequence[Group], metric_prefix: str = "error", title: str = "") -> Table:
@@ -183,14 +195,14 @@ def imagenet_table(groups: Sequence[Group]) -> Table:
             Cell(g.stat("mce"), paper_value(g.dataset, g.model, g.augmentation, "mce")),
             Cell(g.stat("relative_mce")),
         ])
-    return Table(f"{groups[0].dataset}: clean error, corruption errors CE, mCE and relative mCE (%)",
+    return Table(f"{groups[0].dataset_label}: clean error, corruption errors CE, mCE and relative mCE (%)",
                  ["model", "method", "clean", *names, "mCE", "relative mCE"], rows,
                  ["Cells: measured (paper); CE and mCE are AlexNet-normalized."])
 
 
 def dataset_tables(groups: Sequence[Group]) -> list[Table]:
     """Every table of one dataset's groups; the first is the main table (mean corruption error or mCE)."""
-    dataset = groups[0].dataset
+    dataset = groups[0].dataset_label
     normalized = any(g.stat("mce").n for g in groups)
     main_metric = "mce" if normalized else "mean_corruption_error"
     main_name = "mCE" if normalized else "mean corruption error"
@@ -212,7 +224,7 @@ def dataset_tables(groups: Sequence[Group]) -> list[Table]:
 
 #: summary.csv's leading columns (then ``error/<corruption>`` for every corruption found).
 SUMMARY_COLUMNS: tuple[str, ...] = (
-    "path", "dataset", "model", "augmentation", "seed", "epochs", "recipe", "clean_error",
+    "path", "dataset", "data", "model", "augmentation", "seed", "epochs", "recipe", "clean_error",
     "mean_corruption_error", "mce", "relative_mce", "clean_calibration", "corrupted_calibration",
     "mean_flip_probability",
 )
@@ -228,7 +240,7 @@ def summary_csv(groups: Sequence[Group]) -> str:
     for run, g in runs:
         metrics = run_metrics(run.results)
         r = run.results
-        identity = [display_path(run.path), r["dataset"], r["model"], r["augmentation"], _csv(r.get("seed")),
+        identity = [display_path(run.path), r["dataset"], g.data, r["model"], r["augmentation"], _csv(r.get("seed")),
                     _csv(r.get("epochs")), g.recipe_label]
         values = [metrics.get(c) for c in SUMMARY_COLUMNS[len(identity):]] + [metrics.get(f"error/{n}") for n in names]
         writer.writerow(identity + [_csv(v) for v in values])

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..files import atomic_write_bytes, atomic_write_text
-from .aggregate import Group, datasets, group_runs
+from .aggregate import Group, data_notes, datasets, group_runs
 from .collect import Collection, display_path
 from .plots import all_plots
 from .tables import Table, dataset_tables, summary_csv, to_latex, to_markdown
 
 #: What each figure shows (report.md's captions).
 CAPTIONS: dict[str, str] = {
-    "corruption_errors.png": "Error per corruption (mean over the 5 severities), methods side by side; bars: mean over seeds, whiskers: sample std.",
-    "severity.png": "Error vs corruption severity (mean over the corruptions), clean at 0; one line per model / method.",
+    "corruption_errors.png": "Error per corruption (mean over the 5 severities), methods side by side; bars: mean over seeds, whiskers: sample std (none where n=1).",
+    "severity.png": "Error vs corruption severity (mean over the corruptions), clean at 0; one line per model / method; whiskers: sample std (none where n=1).",
     "calibration.png": "RMS calibration error vs corruption severity, clean at 0 (the paper's ImageNet calibration figure).",
     "reliability.png": "Reliability diagrams: accuracy vs mean confidence of the equal-mass calibration bins, clean and corrupted.",
     "training_curves.png": "Train loss, learning rate and clean test error per epoch (train_log.csv).",
@@ -43,8 +43,7 @@ class Report:
 def status_lines(collection: Collection) -> list[str]:
     """report.md's list of what was found: finished runs, runs without results, bad files, partial sweeps."""
     lines = [f"- {len(collection.runs)} finished run(s) (results.json / eval_results.json)."]
-    lines += [f"- sweep `{display_path(s.path)}`: {s.finished} of {s.jobs} job folders finished"
-              + (" (partial sweep)" if s.partial else "") for s in collection.sweeps]
+    lines += [f"- sweep `{display_path(s.path)}`: {s.describe()}" for s in collection.sweeps]
     lines += [f"- `{display_path(u.run_dir)}`: {u.describe()}" for u in collection.unfinished]
     lines += [f"- `{display_path(m.path)}`: malformed, skipped: {m.reason}" for m in collection.malformed]
     lines += [f"- `{display_path(p)}`: no results found" for p in collection.empty]
@@ -53,7 +52,7 @@ def status_lines(collection: Collection) -> list[str]:
 
 def runs_table(groups: Sequence[Group]) -> Table:
     """One row per finished run: its cell, seed, epochs and file."""
-    rows: list[list] = [[g.dataset, g.model, g.augmentation, g.recipe_label or "", str(run.results.get("seed")),
+    rows: list[list] = [[g.dataset_label, g.model, g.augmentation, g.recipe_label or "", str(run.results.get("seed")),
                          str(run.results.get("epochs")), f"`{display_path(run.path)}`"]
                         for g in groups for run in g.runs]
     return Table("Runs", ["dataset", "model", "method", "recipe", "seed", "epochs", "file"], rows)
@@ -62,7 +61,7 @@ def runs_table(groups: Sequence[Group]) -> Table:
 def write_report(collection: Collection, output: Path, sources: Sequence[Path]) -> Report:
     """Group the finished runs, write every file of the report into ``output`` and return what was written."""
     groups = group_runs(collection.runs)
-    tables = {d: dataset_tables([g for g in groups if g.dataset == d]) for d in datasets(groups)}
+    tables = {d: dataset_tables([g for g in groups if g.dataset_label == d]) for d in datasets(groups)}
     plots = all_plots(groups)
     for name, png in plots.items():
         if png is not None:
@@ -71,9 +70,9 @@ def write_report(collection: Collection, output: Path, sources: Sequence[Path]) 
             (output / name).unlink()  # a stale figure of an earlier report would mislead
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     md = ["# augmix-report", "", f"Sources: {', '.join(f'`{display_path(p)}`' for p in sources)} ({stamp}).",
-          "Percent throughout. A cell pools the seeds of one (dataset, model, method, recipe): "
+          "Percent throughout. A cell pools the seeds of one (data, model, method, recipe): "
           "mean ± sample standard deviation over n runs; `(x)` is the paper's number; `–` is missing.", "",
-          "## Status", "", *status_lines(collection), ""]
+          "## Status", "", *status_lines(collection), *(f"- {note}" for note in data_notes(groups)), ""]
     for dataset, dataset_tables_ in tables.items():
         md += [f"## {dataset}", ""] + [to_markdown(t) for t in dataset_tables_]
     md += ["## Figures", ""]

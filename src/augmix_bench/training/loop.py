@@ -484,6 +484,7 @@ def run_training(build_trainer: Callable[[], Trainer], run_dir: Path, runtime: R
         train_seconds=trainer.train_seconds,
         eval_seconds=eval_seconds,
         train_images_per_second=trainer.images_per_second(),
+        data=trainer.benchmark.data_identity(trainer.options.suites),
     )
     if runtime.is_main:
         write_results(run_dir / "results.json", results)
