@@ -43,6 +43,20 @@ def missing_extra(needed_by: str, extra: str, missing: Sequence[str] = ()) -> Us
     )
 
 
+def require_modules(needed_by: str, extra: str, modules: Sequence[str]) -> None:
+    """Import each of ``modules``; if any fails, raise ``missing_extra`` naming the ones that did not."""
+    import importlib
+
+    missing = []
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise missing_extra(needed_by, extra, missing)
+
+
 class Diverged(UserError):
     """Training stopped at a non-finite loss. ``saved``: the run folder keeps a checkpoint (of the
     last epoch whose losses were all finite), so the run stands as it is."""

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,7 +21,7 @@ from ..data.cifar import CORRUPTED_FOLDERS
 from ..data.cifar_pickles import CIFAR_LAYOUTS, read_cifar
 from ..data.imagenet import CORRUPTED_FOLDER as IMAGENET_CORRUPTED_FOLDER
 from ..data.names import SEVERITIES
-from ..errors import UserError, missing_extra
+from ..errors import UserError, require_modules
 from ..schema import ALL_CORRUPTIONS, CORRUPT_RULES, check
 from ..files import check_folder
 from ..corrupt.parameters import TABLES, table_for_side
@@ -51,14 +50,7 @@ def dataset_kind(dataset: Mapping[str, Any]) -> str | None:
 
 def require_extra() -> None:
     """A ``UserError`` naming the modules that do not import unless the ``[corrupt]`` extra is installed."""
-    missing = []
-    for module in EXTRA_MODULES:
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            missing.append(module)
-    if missing:
-        raise missing_extra("augmix-corrupt", "corrupt", missing)
+    require_modules("augmix-corrupt", "corrupt", EXTRA_MODULES)
 
 
 def _options(cfg: Mapping[str, Any]) -> dict[str, Any]:

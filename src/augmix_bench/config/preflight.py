@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import importlib
 import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -28,7 +27,7 @@ from hydra.errors import HydraException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from ..errors import UserError, missing_extra
+from ..errors import UserError, require_modules
 from ..files import check_folder
 from .overrides import named_folder, parsed_value
 from .paths import config_dir, config_groups, user_config_dirs
@@ -113,14 +112,7 @@ def check_command_line(arguments: Sequence[str]) -> None:
 def _check_launcher(option: str, modules: Sequence[str], extra: str, programs: Sequence[str]) -> None:
     """Refuse ``hydra/launcher=<option>`` when its extra's ``modules`` do not import or its
     ``programs`` are not on ``PATH``."""
-    missing = []
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            missing.append(module)
-    if missing:
-        raise missing_extra(f"hydra/launcher={option}", extra, missing)
+    require_modules(f"hydra/launcher={option}", extra, modules)
     absent = [program for program in programs if shutil.which(program) is None]
     if absent:
         raise UserError(
