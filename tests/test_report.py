@@ -223,6 +223,14 @@ def test_bad_input_is_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Captu
     assert main([str(empty)]) == 2
     assert capsys.readouterr().err.splitlines() == [f"augmix-report: error: no finished runs to report under {empty}"]
 
+    truncated = tmp_path / "truncated"
+    truncated.mkdir()
+    (truncated / "results.json").write_text('{"dataset": "cifar10", "model": ')
+    assert main([str(truncated)]) == 2
+    line = capsys.readouterr().err.splitlines()[-1]
+    assert line.startswith(f"augmix-report: error: no finished runs to report under {truncated} (malformed: ")
+    assert "is not valid JSON" in line or "JSON" in line, line
+
     (sweep / "3").mkdir()
     (sweep / "3" / "results.json").write_text('{"dataset": "cifar10", "model": ')
     (sweep / "4" / ".hydra").mkdir(parents=True)
@@ -232,7 +240,7 @@ def test_bad_input_is_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Captu
     assert captured.err.splitlines() == [
         f"augmix-report: warning: no results.json or eval_results.json under {empty}",
         f"augmix-report: warning: skipping malformed {sweep / '3' / 'results.json'}: it is not JSON "
-        "(Expecting value at line 1)",
+        "(Expecting value: line 1 column 33 (char 32))",
     ]
     md = (sweep / "report" / "report.md").read_text()
     assert "26.50 ± 0.71, n=2 (26.9)" in md  # the rest is still reported

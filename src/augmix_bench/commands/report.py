@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         collection = collect(args.paths)
         if not collection.runs:
             found = [f"{len(collection.unfinished)} run(s) still training"] if collection.unfinished else []
-            found += [f"malformed: {bad.path}" for bad in collection.malformed[:1]]
+            found += [f"malformed: {bad.path}: it {bad.reason}" for bad in collection.malformed[:1]]
             details = f" ({'; '.join(found)})" if found else ""
             raise UserError(f"no finished runs to report under {', '.join(map(str, args.paths))}{details}")
         for path in collection.empty:

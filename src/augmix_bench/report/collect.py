@@ -223,7 +223,7 @@ def read_results(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     except (OSError, UnicodeDecodeError) as exc:
         return None, f"cannot be read ({exc.__class__.__name__})"
     except json.JSONDecodeError as exc:
-        return None, f"is not JSON ({exc.msg} at line {exc.lineno})"
+        return None, f"is not JSON ({exc})"
     reason = results_problem(results)
     return (None, reason) if reason else (results, None)
 
