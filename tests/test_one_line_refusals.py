@@ -95,6 +95,18 @@ def test_what_hydra_would_refuse_with_a_traceback_is_one_line(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_bare_path_is_told_to_name_its_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    checkpoint = tmp_path / "last.pt"
+    checkpoint.write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    result = run_in_process("augmix-eval", str(checkpoint))
+    assert (result.returncode, result.stderr) == (2, (
+        f"augmix-eval: error: cannot read the override '{checkpoint}': a path, not key=value; accepted: the path "
+        f"as the value of its key, e.g. checkpoint={checkpoint} (augmix-eval) or hydra.run.dir={checkpoint}\n"
+    ))
+    assert sorted(tmp_path.iterdir()) == [checkpoint]
+
+
 def test_the_quoted_form_the_refusal_suggests_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     folder = tmp_path / "données ü"

@@ -124,6 +124,11 @@ def _check_launcher(option: str, modules: Sequence[str], extra: str, programs: S
 def grammar_refusal(override: str, message: str) -> str:
     """The one line refusing ``override``, which Hydra's override grammar cannot read (``message``:
     Hydra's reason, several lines; for a character the lexer stops at, a caret under it)."""
+    if "=" not in override and Path(override).exists():
+        return (
+            f"cannot read the override {override!r}: a path, not key=value; accepted: the path as the "
+            f"value of its key, e.g. checkpoint={override} (augmix-eval) or hydra.run.dir={override}"
+        )
     lines = message.splitlines()
     prefix = "LexerNoViableAltException: "
     if len(lines) > 1 and lines[0].startswith(prefix) and lines[1].strip() == "^":
