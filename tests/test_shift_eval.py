@@ -209,6 +209,26 @@ def test_api_restricts_imagenet_r_and_a_to_their_200_classes(tmp_path: Path) -> 
     assert_entry(results["shifts"]["imagenet_a"], a_expected)
 
 
+def test_api_scores_imagenet_v2_and_sketch_on_all_1000_classes(tmp_path: Path) -> None:
+    """ImageNet-V2 folders are class indices, Sketch folders wnids; both keep all 1000 logits, so
+    tench (class 0, the largest logit) is predicted for every image."""
+    for wnid in IMAGENET_WNIDS:
+        (tmp_path / "imagenet" / "val" / wnid).mkdir(parents=True)
+    base = np.zeros(1000)
+    base[0], base[1] = 5.0, 4.0
+    v2 = tmp_path / "imagenetv2-matched-frequency-format-val"
+    for folder, count in (("0", 1), ("1", 2), ("10", 1)):
+        for index in range(count):
+            write_jpeg(v2 / folder / f"{index}.jpeg", (index, 9, 9))
+    write_jpeg(tmp_path / "sketch" / IMAGENET_WNIDS[0] / "sketch_0.JPEG", (255, 255, 255))
+    write_jpeg(tmp_path / "sketch" / IMAGENET_WNIDS[999] / "sketch_1.JPEG", (0, 0, 0))
+    results = evaluate(FixedLogits(base), "imagenet", root=tmp_path, suites=["shifts"],
+                       shifts=["imagenet_v2", "imagenet_sketch"], device="cpu", progress=False)
+    # ImageNet-V2's folders sort as 0, 1, 10: labels 0, 1, 1, 10
+    assert_entry(results["shifts"]["imagenet_v2"], expected_metrics(np.tile(base, (4, 1)), np.array([0, 1, 1, 10])))
+    assert_entry(results["shifts"]["imagenet_sketch"], expected_metrics(np.tile(base, (2, 1)), np.array([0, 999])))
+
+
 def git_blob_sha1(data: bytes) -> str:
     return "git-blob-sha1:" + hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
