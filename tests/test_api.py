@@ -124,7 +124,7 @@ def test_evaluate_restores_the_training_flag(cifar10_root: Path) -> None:
     ("arguments", "message"),
     [
         ({"dataset": "cifar11"}, "unknown dataset 'cifar11'; choose from: cifar10, cifar100, image_folder, imagenet, synthetic"),
-        ({"suites": ("clean", "noise")}, "unknown eval suite 'noise' in suites; choose from: clean, corruptions, perturbations"),
+        ({"suites": ("clean", "noise")}, "unknown eval suite 'noise' in suites; choose from: clean, corruptions, perturbations, shifts"),
         ({"batch_size": 0}, "batch_size=0 is invalid; accepted: an integer >= 1"),
         ({"batch_size": 2.5}, "batch_size=2.5 is invalid; accepted: an integer >= 1"),
         ({"limit": 0}, "limit=0 is invalid; accepted: null or an integer >= 1"),

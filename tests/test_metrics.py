@@ -211,7 +211,7 @@ def test_results_report_all_bins_and_the_reference_value() -> None:
     labels = np.zeros(250, dtype=np.int64)
     predicted = np.zeros(250, dtype=np.int64)
     predicted[:20] = 1  # bin 1: accuracy 0.8 (gap -0.3); bin 2: accuracy 1.0 (gap -0.1)
-    entry = summarize(Predictions(confidence, predicted, labels, np.zeros((250, 1), dtype=np.int32)))
+    entry = summarize(Predictions(confidence, predicted, labels, np.zeros((250, 1), dtype=np.int32), np.zeros(250), np.zeros(250)))
     assert entry["error"] == pytest.approx(8.0)
     assert entry["rms_calibration_error"] == pytest.approx(100 * math.sqrt(0.4 * 0.3**2 + 0.6 * 0.1**2))
     assert entry["rms_calibration_error_reference"] == pytest.approx(100 * math.sqrt(0.4 * 0.3**2))

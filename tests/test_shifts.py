@@ -95,13 +95,13 @@ def one_line(error: pytest.ExceptionInfo) -> str:
 def test_shift_set_table_records_the_released_sizes_folders_and_families() -> None:
     facts = {name: (s.family, s.folder, s.size, s.num_classes) for name, s in SHIFT_SETS.items()}
     assert facts == {
-        "cifar10.1": ("cifar10", "CIFAR-10.1", 2000, 10),
-        "cifar10.1-v4": ("cifar10", "CIFAR-10.1", 2021, 10),
-        "cifar10.2": ("cifar10", "CIFAR-10.2", 2000, 10),
-        "imagenet-v2": ("imagenet", "imagenetv2-matched-frequency-format-val", 10000, 1000),
-        "imagenet-r": ("imagenet", "imagenet-r", 30000, 200),
-        "imagenet-a": ("imagenet", "imagenet-a", 7500, 200),
-        "imagenet-sketch": ("imagenet", "sketch", 50889, 1000),
+        "cifar10_1": ("cifar10", "CIFAR-10.1", 2000, 10),
+        "cifar10_1_v4": ("cifar10", "CIFAR-10.1", 2021, 10),
+        "cifar10_2": ("cifar10", "CIFAR-10.2", 2000, 10),
+        "imagenet_v2": ("imagenet", "imagenetv2-matched-frequency-format-val", 10000, 1000),
+        "imagenet_r": ("imagenet", "imagenet-r", 30000, 200),
+        "imagenet_a": ("imagenet", "imagenet-a", 7500, 200),
+        "imagenet_sketch": ("imagenet", "sketch", 50889, 1000),
     }
     for spec in SHIFT_SETS.values():
         assert spec.url.startswith("https://") and spec.license and spec.checksum_source
@@ -109,8 +109,8 @@ def test_shift_set_table_records_the_released_sizes_folders_and_families() -> No
             kind, digest = checksum.split(":")
             assert (kind, len(digest)) in {("sha256", 64), ("git-blob-sha1", 40)}
             int(digest, 16)
-    assert SHIFT_SETS["imagenet-r"].subset_wnids == IMAGENET_R_WNIDS
-    assert SHIFT_SETS["imagenet-a"].subset_wnids == IMAGENET_A_WNIDS
+    assert SHIFT_SETS["imagenet_r"].subset_wnids == IMAGENET_R_WNIDS
+    assert SHIFT_SETS["imagenet_a"].subset_wnids == IMAGENET_A_WNIDS
 
 
 def test_wnid_lists_are_the_sorted_imagenet_classes_and_their_200_class_subsets() -> None:
@@ -146,7 +146,7 @@ def test_cifar10_1_reads_the_released_npy_pair(tmp_path: Path, version: str) -> 
     batch_images, batch_labels = next(dataset.batches(4))
     assert batch_labels.dtype == torch.int64 and batch_labels.tolist() == labels[:4].tolist()
     assert torch.equal(batch_images, torch.from_numpy(images[:4]).permute(0, 3, 1, 2))
-    name = "cifar10.1" if version == "v6" else "cifar10.1-v4"
+    name = "cifar10_1" if version == "v6" else "cifar10_1_v4"
     assert_items(load_shift_set(name, tmp_path), images, labels)
 
 
@@ -174,7 +174,7 @@ def test_cifar10_2_reads_the_2020_pickled_dict_and_prefers_the_npz(tmp_path: Pat
     release = {"images": images, "labels": labels.astype(np.int64), "label_names": ["airplane"] * 10,
                "ti_indices": np.arange(6), "keywords": ["k"] * 6}
     np.save(folder / "cifar102_test.npy", release, allow_pickle=True)  # a 0-d object array: np.load(...).item()
-    assert_items(load_shift_set("cifar10.2", tmp_path), images, labels)
+    assert_items(load_shift_set("cifar10_2", tmp_path), images, labels)
     other_images, other_labels = cifar_arrays(3, seed=4)
     np.savez(folder / "cifar102_test.npz", images=other_images, labels=other_labels)
     assert_items(cifar10_2(tmp_path), other_images, other_labels)
@@ -213,7 +213,7 @@ def test_cifar_sets_refuse_missing_or_malformed_files_in_one_line(tmp_path: Path
     with pytest.raises(ValueError, match="has no 'images' array; found: data"):
         cifar10_2(tmp_path)
     with pytest.raises(ValueError, match="a transform is not accepted"):
-        load_shift_set("cifar10.2", tmp_path, transform=lambda image: image)
+        load_shift_set("cifar10_2", tmp_path, transform=lambda image: image)
 
 
 # ---------------------------------------------------------------- ImageNet folders
@@ -239,7 +239,7 @@ def test_imagenet_v2_labels_are_the_folder_numbers_not_their_sorted_rank(tmp_pat
     # a model with another class order gets its own index of the same wnid
     reversed_labels = {label for _, label in imagenet_v2(tmp_path, classes=IMAGENET_WNIDS[::-1]).samples}
     assert reversed_labels == {999, 997, 989, 0}
-    transformed = load_shift_set("imagenet-v2", tmp_path, transform=lambda image: image.size)
+    transformed = load_shift_set("imagenet_v2", tmp_path, transform=lambda image: image.size)
     assert transformed[0] == ((12, 10), 0)
 
 
@@ -289,7 +289,7 @@ def test_image_folders_refuse_missing_data_and_foreign_classes_in_one_line(tmp_p
     (tmp_path / "imagenet-a" / "n01498041").mkdir(parents=True)
     with pytest.raises(ValueError, match="holds no images"):
         imagenet_a(tmp_path)
-    with pytest.raises(ValueError, match="unknown shift set 'imagenet-b'; choose from: cifar10.1, "):
+    with pytest.raises(ValueError, match="unknown shift set 'imagenet-b'; choose from: cifar10_1, "):
         load_shift_set("imagenet-b", tmp_path)
 
 
@@ -299,8 +299,8 @@ def test_check_size_compares_with_the_release(tmp_path: Path) -> None:
     np.save(tmp_path / "CIFAR-10.1" / "cifar10.1_v4_data.npy", images)
     np.save(tmp_path / "CIFAR-10.1" / "cifar10.1_v4_labels.npy", labels)
     with pytest.raises(ValueError, match=r"CIFAR-10.1 \(v4\) has 3 images; the release has 2021"):
-        check_size("cifar10.1-v4", cifar10_1(tmp_path, "v4"))
-    check_size("cifar10.1-v4", list(range(2021)))
+        check_size("cifar10_1_v4", cifar10_1(tmp_path, "v4"))
+    check_size("cifar10_1_v4", list(range(2021)))
 
 
 # ---------------------------------------------------------------- the 200-class restriction

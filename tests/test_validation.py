@@ -47,7 +47,7 @@ CASES = [
      "trainer.batch_size=10 does not split evenly across 4 ranks; accepted: a multiple of trainer.devices (4)"),
     ("augmix-train", ["trainer.precision=fp8"], "trainer.precision='fp8' is invalid; choose from: fp32, bf16, fp16"),
     ("augmix-download", ["parts=[x]"],
-     "parts=['x'] is invalid; accepted: a list whose items are each one of clean, corruptions, perturbations"),
+     "parts=['x'] is invalid; accepted: a list whose items are each one of clean, corruptions, perturbations, shifts"),
 ]
 
 

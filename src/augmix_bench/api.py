@@ -50,6 +50,7 @@ def evaluate(
     num_workers: int = 0,
     limit: int | None = None,
     progress: bool = True,
+    shifts: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``model`` on ``dataset``'s ``suites``: ``results.json``'s evaluation entries.
 
@@ -64,7 +65,8 @@ def evaluate(
             imagenet, synthetic), built with that file's options.
         root: the folder holding the dataset, as ``dataset.root`` of the command line (e.g.
             ``cifar-10-batches-py/`` and ``CIFAR-10-C/``).
-        suites: any of ``clean``, ``corruptions`` (-C), ``perturbations`` (-P).
+        suites: any of ``clean``, ``corruptions`` (-C), ``perturbations`` (-P), ``shifts`` (natural
+            distribution shifts: CIFAR-10.1/10.2, ImageNet-V2/-R/-A/-Sketch).
         device: None: CUDA if available, else the CPU; or ``"cpu"``, ``"cuda"``, ``"cuda:1"``, a
             ``torch.device``. On CUDA, TF32 is turned off and cuDNN autotuning on, process-wide,
             as ``augmix-eval`` does (``trainer.tf32=false``).
@@ -74,9 +76,11 @@ def evaluate(
         num_workers: data-loader workers (image-folder datasets; CIFAR arrays need none).
         limit: at most this many images per evaluated set (and sequences per perturbation).
         progress: progress bars (a line a minute when stderr is not a terminal).
+        shifts: the shift sets of the ``shifts`` suite (as ``eval.shifts``; None: all of the
+            dataset's default ones, e.g. cifar10_1 and cifar10_2 for CIFAR-10).
 
     Returns:
-        ``{"clean": ..., "corruptions": ..., "perturbations": ...}`` as in ``results.json``
+        ``{"clean": ..., "corruptions": ..., "perturbations": ..., "shifts": ...}`` as in ``results.json``
         (docs/benchmarks.md), a suite not run being None; percentages, not rounded.
 
     Raises:
@@ -94,9 +98,12 @@ def evaluate(
     runtime = Runtime(device=device_from(device), num_workers=num_workers, progress=progress)
     configure_cuda_math(runtime.device, tf32=False)
     benchmark = build_benchmark_from_config({**options, "root": os.fspath(root)})
-    benchmark.prepare(required_parts(names), download, progress)
+    chosen = None if shifts is None else [shifts] if isinstance(shifts, str) else list(shifts)
+    if "shifts" in names or chosen is not None:
+        benchmark.select_shifts(chosen, "shifts")
+    benchmark.prepare(required_parts(names), download, progress, shifts=chosen)
     model.to(runtime.device)
-    return Evaluator(benchmark, runtime, batch_size, limit).run(model, names)
+    return Evaluator(benchmark, runtime, batch_size, limit, chosen).run(model, names)
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> tuple[nn.Module, DictConfig]:

@@ -129,7 +129,25 @@ DATA_PIPELINES: tuple[str, ...] = ("auto", "cpu", "hybrid", "gpu")
 #: ``optim.schedule``: the learning-rate schedules.
 SCHEDULES: tuple[str, ...] = ("cosine", "step")
 #: ``eval.suites`` / ``parts``: the evaluation suites, and the data parts a benchmark prepares.
-SUITES: tuple[str, ...] = ("clean", "corruptions", "perturbations")
+SUITES: tuple[str, ...] = ("clean", "corruptions", "perturbations", "shifts")
+#: ``eval.shifts``: the natural-shift test sets of each dataset family (``data/shifts.py``), the
+#: names of ``results.json``'s ``shifts.<name>``; a family's default is all of them but CIFAR-10.1 v4
+#: (v6 is the version its authors recommend).
+SHIFTS: dict[str, tuple[str, ...]] = {
+    "cifar10": ("cifar10_1", "cifar10_2", "cifar10_1_v4"),
+    "imagenet": ("imagenet_v2", "imagenet_r", "imagenet_a", "imagenet_sketch"),
+}
+#: The shift sets evaluated when ``eval.shifts`` is null.
+DEFAULT_SHIFTS: dict[str, tuple[str, ...]] = {
+    "cifar10": ("cifar10_1", "cifar10_2"),
+    "imagenet": SHIFTS["imagenet"],
+}
+#: ``eval.shifts`` / ``shifts`` of ``augmix-download``: null (the dataset's default sets) or a list
+#: of distinct names; which names a dataset accepts is checked once it is known (``Benchmark.select_shifts``).
+SHIFTS_RULE = Rule(
+    "list", items=Rule("str"), nullable=True, distinct=True, min_items=1,
+    text="a non-empty list of distinct shift-set names (null: all of the dataset's)",
+)
 #: ``checkpoint_format`` of ``augmix-eval``: saved by ``augmix-train``, by the AugMix reference
 #: implementation, or a bare ``state_dict`` (e.g. a torchvision or timm model's weights).
 CHECKPOINT_FORMATS: tuple[str, ...] = ("native", "reference", "state_dict")
@@ -162,6 +180,7 @@ TRAINER_RULES: dict[str, Rule] = {
     "trainer.collective_timeout_min": Rule("float", minimum=0, exclusive=True),
     "eval.suites": Rule("list", items=_choice(*SUITES)),
     "eval.limit": Rule("int", minimum=1, nullable=True),
+    "eval.shifts": SHIFTS_RULE,
     "dataset.root": Rule("str"),
     "dataset.download": Rule("bool"),
 }
@@ -195,6 +214,7 @@ EVAL_RULES: dict[str, Rule] = {
 #: Keys of ``augmix-download``.
 DOWNLOAD_RULES: dict[str, Rule] = {
     "parts": Rule("list", items=_choice(*SUITES)),
+    "shifts": SHIFTS_RULE,
     "progress": Rule("bool"),
     "dataset.root": Rule("str"),
     "dataset.download": Rule("bool"),

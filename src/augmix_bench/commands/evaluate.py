@@ -33,6 +33,7 @@ from .build import (
     make_runtime,
 )
 from ..config.paths import group_options
+from ..data.benchmark import Benchmark
 from ..errors import UserError
 from ..schema import CHECKPOINT_FORMATS
 from ..files import check_writable
@@ -140,6 +141,17 @@ def asked_suites(run_cfg: DictConfig, overrides: Sequence[str]) -> list[str]:
     return suites
 
 
+def asked_shifts(run_cfg: DictConfig, benchmark: Benchmark, suites: Sequence[str]) -> list[str] | None:
+    """The shift sets of the ``shifts`` suite: ``eval.shifts`` (None: the dataset's default ones),
+    refused in one line, before any work, if the dataset has no such set (a checkpoint's config from
+    before ``eval.shifts`` existed reads as None)."""
+    names = OmegaConf.select(run_cfg, "eval.shifts", default=None)
+    chosen = None if names is None else [str(n) for n in names]
+    if "shifts" in suites or chosen is not None:
+        benchmark.select_shifts(chosen)
+    return chosen
+
+
 def build_loaded_model(
     model_cfg: DictConfig, num_classes: int, state: dict[str, Any], checkpoint_format: str
 ) -> nn.Module:
@@ -179,10 +191,11 @@ def evaluate_checkpoint(cfg: DictConfig, overrides: Sequence[str]) -> tuple[dict
     check_suites(suites)
     runtime = make_runtime(run_cfg.trainer)
     benchmark = build_benchmark_from_config(run_cfg.dataset)
-    benchmark.prepare(required_parts(suites), bool(run_cfg.dataset.download))
+    shifts = asked_shifts(run_cfg, benchmark, suites)
+    benchmark.prepare(required_parts(suites), bool(run_cfg.dataset.download), shifts=shifts)
     model = build_loaded_model(run_cfg.model, benchmark.num_classes, state, cfg.checkpoint_format)
     model.to(runtime.device)
-    evaluator = Evaluator(benchmark, runtime, int(run_cfg.trainer.eval_batch_size), run_cfg.eval.limit)
+    evaluator = Evaluator(benchmark, runtime, int(run_cfg.trainer.eval_batch_size), run_cfg.eval.limit, shifts)
     start = time.perf_counter()
     evaluation = evaluator.run(model, suites)
     results = assemble_results(

@@ -51,8 +51,11 @@ def download_task(cfg: DictConfig) -> None:
     from .build import build_benchmark_from_config
 
     parts = list(cfg.parts)
+    shifts = None if cfg.get("shifts") is None else [str(n) for n in cfg.shifts]
     benchmark = build_benchmark_from_config(cfg.dataset)
-    benchmark.prepare(parts, download=True, progress=bool(cfg.progress))
+    if shifts is not None:
+        benchmark.select_shifts(shifts, key="shifts")
+    benchmark.prepare(parts, download=True, progress=bool(cfg.progress), shifts=shifts)
     log.info("%s %s ready in %s", benchmark.name, ", ".join(parts), benchmark.root)
 
 

@@ -57,6 +57,7 @@ def training_options(cfg: DictConfig) -> TrainingOptions:
         eval_every=int(trainer.eval_every),
         eval_limit=None if cfg.eval.limit is None else int(cfg.eval.limit),
         suites=tuple(cfg.eval.suites),
+        shifts=None if cfg.eval.get("shifts") is None else tuple(str(n) for n in cfg.eval.shifts),
         data_pipeline=str(trainer.data_pipeline),
         sync_batchnorm=bool(trainer.sync_batchnorm),
         compile=bool(trainer.compile),
@@ -83,7 +84,9 @@ def build_trainer(cfg: DictConfig, run_dir: Path, runtime: Runtime) -> Trainer:
     run_logger = open_run_logger(cfg.logger, run_dir, runtime)
     benchmark = build_benchmark_from_config(cfg.dataset)
     parts = required_parts(list(options.suites))
-    node_first(lambda: benchmark.prepare(parts, bool(cfg.dataset.download)), runtime.local_rank)
+    if "shifts" in parts or options.shifts is not None:
+        benchmark.select_shifts(options.shifts)
+    node_first(lambda: benchmark.prepare(parts, bool(cfg.dataset.download), shifts=options.shifts), runtime.local_rank)
     if isinstance(benchmark, FolderClasses):
         benchmark.check_clean_images()
     seed_everything(options.seed)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,8 +11,11 @@ from typing import Any
 from torch.utils.data import Dataset
 
 from ..errors import UserError
-from ..schema import SUITES
+from ..schema import DEFAULT_SHIFTS, SHIFTS, SUITES
+from .imagenet_wnids import IMAGENET_WNIDS
 from .names import CORRUPTIONS
+from .shift_download import install_shift_set, manual_placement
+from .shifts import SHIFT_SETS, load_shift_set, missing_path, subset_indices
 from .spatial import SpatialTransform
 
 #: The parts of a benchmark that can be required and downloaded.
@@ -45,6 +48,8 @@ class Benchmark(ABC):
     """
 
     alexnet_normalized: bool = False
+    #: The family whose natural-shift sets (``schema.SHIFTS``) this dataset is evaluated on; None: none.
+    shift_family: str | None = None
 
     name: str
     num_classes: int
@@ -115,14 +120,84 @@ class Benchmark(ABC):
         """Where archives wait (``<file>.part`` while incomplete) until verified and unpacked."""
         return self.root / "downloads"
 
-    def prepare(self, parts: Iterable[str], download: bool, progress: bool = True) -> None:
+    def shift_names(self) -> tuple[str, ...]:
+        """The natural-shift test sets this dataset can be evaluated on (``eval.shifts``' accepted names)."""
+        return SHIFTS.get(self.shift_family or "", ())
+
+    def select_shifts(self, names: Sequence[str] | None, key: str = "eval.shifts") -> tuple[str, ...]:
+        """The shift sets to evaluate: ``names`` (given as ``key``), or the dataset's default ones when
+        None; a ``UserError`` names an unknown one with the accepted ones, or a dataset without any."""
+        accepted = self.shift_names()
+        if not accepted:
+            families = ", ".join(SHIFTS)
+            raise UserError(
+                f"dataset {self.name!r} has no natural-shift test sets (they exist for: {families}); "
+                "leave shifts out of eval.suites"
+            )
+        if names is None:
+            return DEFAULT_SHIFTS[self.shift_family or ""]
+        for name in names:
+            if name not in accepted:
+                raise UserError(f"{key} has {name!r}, not a shift set of {self.name}; accepted: {', '.join(accepted)}")
+        return tuple(names)
+
+    def shift_transform(self) -> Callable[[Any], Any] | None:
+        """How shift-set images become uint8 tensors: the clean test set's transform (None: the
+        set's arrays are already the clean set's uint8 tensors)."""
+        return None
+
+    def shift_class_names(self) -> Sequence[str]:
+        """The model's classes by wnid, which ImageNet shift sets' labels index."""
+        return IMAGENET_WNIDS
+
+    def shift_set(self, name: str) -> Dataset:
+        """The shift set ``name`` under ``root`` as (uint8 tensor (3, H, W), label), prepared as the
+        clean test set is."""
+        self.select_shifts([name])
+        return load_shift_set(name, self.root, self.shift_transform(), self.shift_class_names())
+
+    def shift_classes(self, name: str) -> tuple[int, ...] | None:
+        """The logits a set covering only some classes is scored on (ImageNet-R/-A: their 200), as
+        indices of the model's classes; None: all of them."""
+        wnids = SHIFT_SETS[name].subset_wnids
+        return None if wnids is None else subset_indices(wnids, self.shift_class_names())
+
+    def _prepare_shifts(self, names: Sequence[str], download: bool, progress: bool) -> None:
+        """Make sure each shift set of ``names`` is on disk, downloading it when ``download`` is true
+        and it has a verified source; otherwise one line naming the path and how to get it."""
+        for name in names:
+            absent = missing_path(name, self.root)
+            if absent is None:
+                continue
+            spec = SHIFT_SETS[name]
+            if not spec.downloads:
+                raise UserError(f"{spec.title} not found at {absent}; {manual_placement(spec, self.root)}")
+            if not download:
+                raise UserError(
+                    f"{spec.title} not found at {absent}; run augmix-download dataset={self.name} parts=[shifts] "
+                    f"shifts=[{name}] dataset.root={self.root} (or dataset.download=true), or place it by hand "
+                    "(docs/benchmarks.md, natural distribution shifts)"
+                )
+            install_shift_set(spec, self.root, self.downloads_folder(), progress)
+
+    def prepare(
+        self, parts: Iterable[str], download: bool, progress: bool = True, shifts: Sequence[str] | None = None
+    ) -> None:
         """Make sure every part in ``parts`` is on disk, downloading it when ``download`` is true.
 
+        ``shifts`` names the shift sets of the ``shifts`` part (None: the dataset's default ones).
         Raises a ``UserError`` naming the folder looked in and how to get the data otherwise.
         """
+        parts = list(parts)
         for part in parts:
             if part not in PARTS:
                 raise UserError(f"unknown dataset part {part!r}; choose from: {', '.join(PARTS)}")
+        if "shifts" in parts:
+            shift_names = self.select_shifts(shifts)
+        for part in parts:
+            if part == "shifts":
+                self._prepare_shifts(shift_names, download, progress)
+                continue
             problem = self.missing(part)
             if problem is None:
                 self.verify(part)

@@ -96,6 +96,11 @@ class CifarBenchmark(Benchmark):
             )
 
     @property
+    def shift_family(self) -> str | None:  # type: ignore[override]
+        """CIFAR-10's natural-shift sets (CIFAR-10.1, CIFAR-10.2); CIFAR-100 has none."""
+        return "cifar10" if self.variant == "cifar10" else None
+
+    @property
     def corrupted_folder(self) -> Path:
         """Folder of the -C arrays (``corruptions_dir`` when given)."""
         return self.corruptions_dir or self.root / CORRUPTED_FOLDERS[self.variant]

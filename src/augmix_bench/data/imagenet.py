@@ -71,6 +71,7 @@ class ImageNetBenchmark(FolderClasses, Benchmark):
     """
 
     alexnet_normalized = True
+    shift_family = "imagenet"
 
     def __init__(
         self,
@@ -139,6 +140,14 @@ class ImageNetBenchmark(FolderClasses, Benchmark):
                 transforms.PILToTensor(),
             ]
         )
+
+    def shift_transform(self) -> transforms.Compose:
+        """Shift sets are prepared as the clean validation set is (``eval_transform``)."""
+        return self.eval_transform()
+
+    def shift_class_names(self) -> Sequence[str]:
+        """The model's classes: the sorted wnid folders of ``train/`` (of ``val/`` without one)."""
+        return self.classes
 
     def released_transform(self) -> transforms.Compose:
         """-C / -P images (224 x 224 in the release): the clean set's transform for ``resize_crop``,

@@ -55,6 +55,7 @@ __all__ = [
     "imagenet_sketch",
     "imagenet_v2",
     "load_shift_set",
+    "missing_path",
     "restrict_labels",
     "restrict_logits",
     "subset_indices",
@@ -87,6 +88,8 @@ class ShiftSet:
         checksums: file or archive name -> ``sha256:<hex>`` or ``git-blob-sha1:<hex>`` (see
             ``file_checksum``), or None where no verifiable checksum exists.
         checksum_source: where the checksums are published, or ``manual placement``.
+        downloads: file name -> URL for the sets ``augmix-download parts=[shifts]`` fetches (each
+            verified against ``checksums`` from the authors' repository); None: placed by hand.
     """
 
     name: str
@@ -102,13 +105,31 @@ class ShiftSet:
     license: str
     checksums: Mapping[str, str] | None
     checksum_source: str
+    downloads: Mapping[str, str] | None = None
 
 
 _TINY_IMAGES_TERMS = (
     "the repository's MIT licence excludes the data; the images are part of Tiny Images and "
     "'can be used the same way as the Tiny Images dataset' (README)"
 )
-_CIFAR10_1_TREE = "git tree of modestyachts/CIFAR-10.1 at d9982abb0bfc4846b8d13a11e66b887d946205d0 (datasets/)"
+_CIFAR10_1_COMMIT = "d9982abb0bfc4846b8d13a11e66b887d946205d0"
+_CIFAR10_1_TREE = f"git tree of modestyachts/CIFAR-10.1 at {_CIFAR10_1_COMMIT} (datasets/)"
+_CIFAR10_2_COMMIT = "521467a52ad494b78ff9c70051099c0d9ba74d40"
+
+
+def _raw(repository: str, commit: str, path: str) -> str:
+    """The URL of ``path`` in ``repository`` at ``commit`` (the bytes whose git blob id is recorded)."""
+    return f"https://raw.githubusercontent.com/{repository}/{commit}/{path}"
+
+
+def _cifar10_1_files(version: str) -> dict[str, str]:
+    return {
+        f"cifar10.1_{version}_{kind}.npy": _raw(
+            "modestyachts/CIFAR-10.1", _CIFAR10_1_COMMIT, f"datasets/cifar10.1_{version}_{kind}.npy"
+        )
+        for kind in ("data", "labels")
+    }
+
 _TFDS = "TensorFlow Datasets' recorded download checksums (tensorflow/datasets, {}), not the authors'"
 
 #: The supported shift sets (facts: the authors' repositories and READMEs; archive checksums as
@@ -117,7 +138,7 @@ SHIFT_SETS: dict[str, ShiftSet] = {
     s.name: s
     for s in (
         ShiftSet(
-            name="cifar10.1",
+            name="cifar10_1",
             title="CIFAR-10.1 (v6)",
             family="cifar10",
             folder="CIFAR-10.1",
@@ -133,9 +154,10 @@ SHIFT_SETS: dict[str, ShiftSet] = {
                 "cifar10.1_v6_labels.npy": "git-blob-sha1:e713b09cecf2ecd933970001909fcdec7c907ab0",
             },
             checksum_source=_CIFAR10_1_TREE,
+            downloads=_cifar10_1_files("v6"),
         ),
         ShiftSet(
-            name="cifar10.1-v4",
+            name="cifar10_1_v4",
             title="CIFAR-10.1 (v4)",
             family="cifar10",
             folder="CIFAR-10.1",
@@ -151,9 +173,10 @@ SHIFT_SETS: dict[str, ShiftSet] = {
                 "cifar10.1_v4_labels.npy": "git-blob-sha1:64acdcc7ba98d0554f9c9fe00c5483d9247e61df",
             },
             checksum_source=_CIFAR10_1_TREE,
+            downloads=_cifar10_1_files("v4"),
         ),
         ShiftSet(
-            name="cifar10.2",
+            name="cifar10_2",
             title="CIFAR-10.2",
             family="cifar10",
             folder="CIFAR-10.2",
@@ -170,11 +193,12 @@ SHIFT_SETS: dict[str, ShiftSet] = {
                 "cifar102_test.npz": "git-blob-sha1:7a3829681be56af70ea80ec99cf3822e2f5edff3",
                 "cifar102_test.npy": "git-blob-sha1:6b36cd9ffb2ed0bb189fde912625b07d3d3a825f",
             },
-            checksum_source="git trees of modestyachts/cifar-10.2: .npz at 521467a52ad494b78ff9c70051099c0d9ba74d40, "
+            checksum_source=f"git trees of modestyachts/cifar-10.2: .npz at {_CIFAR10_2_COMMIT}, "
             ".npy at 08f72678c5d449b100dc6c74a1942f78a1a1f128",
+            downloads={"cifar102_test.npz": _raw("modestyachts/cifar-10.2", _CIFAR10_2_COMMIT, "cifar102_test.npz")},
         ),
         ShiftSet(
-            name="imagenet-v2",
+            name="imagenet_v2",
             title="ImageNet-V2 (MatchedFrequency)",
             family="imagenet",
             folder="imagenetv2-matched-frequency-format-val",
@@ -192,7 +216,7 @@ SHIFT_SETS: dict[str, ShiftSet] = {
             checksum_source=_TFDS.format("datasets/imagenet_v2/checksums.tsv; 1,264,079,360 bytes"),
         ),
         ShiftSet(
-            name="imagenet-r",
+            name="imagenet_r",
             title="ImageNet-R",
             family="imagenet",
             folder="imagenet-r",
@@ -209,7 +233,7 @@ SHIFT_SETS: dict[str, ShiftSet] = {
             checksum_source=_TFDS.format("datasets/imagenet_r/checksums.tsv; 2,191,079,936 bytes"),
         ),
         ShiftSet(
-            name="imagenet-a",
+            name="imagenet_a",
             title="ImageNet-A",
             family="imagenet",
             folder="imagenet-a",
@@ -226,7 +250,7 @@ SHIFT_SETS: dict[str, ShiftSet] = {
             checksum_source=_TFDS.format("datasets/imagenet_a/checksums.tsv; 687,552,512 bytes"),
         ),
         ShiftSet(
-            name="imagenet-sketch",
+            name="imagenet_sketch",
             title="ImageNet-Sketch",
             family="imagenet",
             folder="sketch",
@@ -321,6 +345,24 @@ def _set(name: str) -> ShiftSet:
     return SHIFT_SETS[name]
 
 
+def missing_path(name: str, root: str | Path) -> Path | None:
+    """The first file or folder of the shift set ``name`` that is absent under ``root``; None when
+    everything it reads is there (CIFAR-10.2: the ``.npz``, or else the 2020 ``.npy``)."""
+    spec = _set(name)
+    folder = Path(root).expanduser() / spec.folder
+    if spec.family == "imagenet":
+        return None if folder.is_dir() else folder
+    if name == "cifar10_2":
+        npz = folder / "cifar102_test.npz"
+        return None if npz.is_file() or (folder / "cifar102_test.npy").is_file() else npz
+    version = "v4" if name == "cifar10_1_v4" else "v6"
+    for kind in ("data", "labels"):
+        path = folder / f"cifar10.1_{version}_{kind}.npy"
+        if not path.is_file():
+            return path
+    return None
+
+
 def _missing(spec: ShiftSet, path: Path) -> UserError:
     return UserError(f"{spec.title} not found: expected {path} ({spec.layout}); source: {spec.url}")
 
@@ -359,7 +401,7 @@ def cifar10_1(root: str | Path, version: str = "v6") -> ArrayTensorDataset:
     """
     if version not in CIFAR10_1_VERSIONS:
         raise UserError(f"CIFAR-10.1 version {version!r} is invalid; accepted: {', '.join(CIFAR10_1_VERSIONS)}")
-    spec = SHIFT_SETS["cifar10.1" if version == "v6" else "cifar10.1-v4"]
+    spec = SHIFT_SETS["cifar10_1" if version == "v6" else "cifar10_1_v4"]
     folder = Path(root).expanduser() / spec.folder
     data_path = folder / f"cifar10.1_{version}_data.npy"
     labels_path = folder / f"cifar10.1_{version}_labels.npy"
@@ -376,7 +418,7 @@ def cifar10_2(root: str | Path) -> ArrayTensorDataset:
     which can run code: only place a file you obtained from the authors there. Items are
     (uint8 tensor (3, 32, 32), label in 0..9).
     """
-    spec = SHIFT_SETS["cifar10.2"]
+    spec = SHIFT_SETS["cifar10_2"]
     folder = Path(root).expanduser() / spec.folder
     npz, npy = folder / "cifar102_test.npz", folder / "cifar102_test.npy"
     if npz.is_file():
@@ -442,7 +484,7 @@ def imagenet_v2(
             return f"class {name} ({IMAGENET_WNIDS[int(name)]}) is not among the model's {len(to_index)} classes"
         return f"folder name {name!r} is not an ImageNet class index 0..{len(IMAGENET_WNIDS) - 1}"
 
-    return _folder_dataset(SHIFT_SETS["imagenet-v2"], root, labels, describe, transform)
+    return _folder_dataset(SHIFT_SETS["imagenet_v2"], root, labels, describe, transform)
 
 
 def _wnid_folders(
@@ -471,7 +513,7 @@ def imagenet_r(
 ) -> ImageFileDataset:
     """ImageNet-R from ``<root>/imagenet-r/<wnid>/``; labels index ``classes`` (the 1000 ImageNet
     classes), so score with ``restrict_logits``/``restrict_labels`` and ``IMAGENET_R_CLASS_INDICES``."""
-    return _wnid_folders("imagenet-r", root, transform, classes)
+    return _wnid_folders("imagenet_r", root, transform, classes)
 
 
 def imagenet_a(
@@ -481,7 +523,7 @@ def imagenet_a(
 ) -> ImageFileDataset:
     """ImageNet-A from ``<root>/imagenet-a/<wnid>/``; labels index ``classes`` (the 1000 ImageNet
     classes), so score with ``restrict_logits``/``restrict_labels`` and ``IMAGENET_A_CLASS_INDICES``."""
-    return _wnid_folders("imagenet-a", root, transform, classes)
+    return _wnid_folders("imagenet_a", root, transform, classes)
 
 
 def imagenet_sketch(
@@ -490,7 +532,7 @@ def imagenet_sketch(
     classes: Sequence[str] = IMAGENET_WNIDS,
 ) -> ImageFileDataset:
     """ImageNet-Sketch from ``<root>/sketch/<wnid>/`` (all 1000 classes); labels index ``classes``."""
-    return _wnid_folders("imagenet-sketch", root, transform, classes)
+    return _wnid_folders("imagenet_sketch", root, transform, classes)
 
 
 def load_shift_set(
@@ -508,10 +550,10 @@ def load_shift_set(
     if spec.family == "cifar10":
         if transform is not None:
             raise UserError(f"{name} yields uint8 tensors (3, 32, 32); a transform is not accepted")
-        if name == "cifar10.2":
+        if name == "cifar10_2":
             return cifar10_2(root)
-        return cifar10_1(root, "v4" if name == "cifar10.1-v4" else "v6")
-    if name == "imagenet-v2":
+        return cifar10_1(root, "v4" if name == "cifar10_1_v4" else "v6")
+    if name == "imagenet_v2":
         return imagenet_v2(root, transform, classes)
     return _wnid_folders(name, root, transform, classes)
 

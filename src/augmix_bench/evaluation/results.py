@@ -43,6 +43,7 @@ def assemble_results(
         "clean": evaluation["clean"],
         "corruptions": evaluation["corruptions"],
         "perturbations": evaluation["perturbations"],
+        "shifts": evaluation.get("shifts"),
         "meta": {
             "git_commit": git_commit(),
             "versions": versions(),

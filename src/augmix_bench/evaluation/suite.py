@@ -1,5 +1,5 @@
-"""The evaluation suite: clean test set, corruption (-C) and perturbation (-P) benchmarks and
-calibration -> results dict.
+"""The evaluation suite: clean test set, corruption (-C) and perturbation (-P) benchmarks, natural
+distribution shifts, calibration and uncertainty -> results dict.
 
 All rates in the returned dicts are percentages, as in ``results.json`` (top-5 distances are
 distances, not rates); docs/benchmarks.md describes every entry.
@@ -20,6 +20,7 @@ from ..console import between_batches, progress_bar, raise_if_stop_requested
 from ..data.arrays import ArrayTensorDataset
 from ..data.benchmark import Benchmark
 from ..data.names import EXTRA_CORRUPTIONS, NOISE_PERTURBATIONS, SEVERITIES
+from ..data.shifts import restrict_labels
 from ..data.worker_errors import unwrapped_worker_errors
 from ..distributed.collectives import gather_objects, shard_bounds
 from ..errors import UserError
@@ -35,11 +36,12 @@ from .metrics import (
     top5_distance,
 )
 from ..runtime import Runtime, eval_mode
+from .uncertainty import expected_calibration_error
 
 #: Evaluation suites that ``eval.suites`` may select.
 log = logging.getLogger(__name__)
 
-SUITES: tuple[str, ...] = ("clean", "corruptions", "perturbations")
+SUITES: tuple[str, ...] = ("clean", "corruptions", "perturbations", "shifts")
 
 #: How many of the best classes ``predict`` records per image (for the top-5 distance).
 TOP_K = 5
@@ -56,6 +58,8 @@ class Predictions:
     predicted: np.ndarray  # argmax class, int64
     labels: np.ndarray  # int64
     top5: np.ndarray  # the min(5, classes) most probable classes, best first, int32 (N, k)
+    nll: np.ndarray  # -log p(label), nats, float64 (NaN where the label is unknown, -1)
+    brier: np.ndarray  # sum over classes of (p - onehot(label))^2, in [0, 2], float64 (NaN likewise)
 
     @property
     def correct(self) -> np.ndarray:
@@ -70,6 +74,8 @@ class Predictions:
             np.concatenate([p.predicted for p in parts]),
             np.concatenate([p.labels for p in parts]),
             np.concatenate([p.top5 for p in parts]),
+            np.concatenate([p.nll for p in parts]),
+            np.concatenate([p.brier for p in parts]),
         )
 
 
@@ -115,13 +121,18 @@ def predict(
     std: Sequence[float],
     batch_size: int,
     description: str = "eval",
+    classes: Sequence[int] | None = None,
 ) -> Predictions:
     """Run ``model`` over ``dataset`` of (uint8 image, label) in eval mode.
 
-    The next batch's copy to the device is issued before the current batch runs, and the
-    predictions stay on the device until the whole set is done (one copy back per set).
+    ``classes`` (e.g. ImageNet-R's 200 of the 1000) restricts the logits to those columns before
+    the softmax, and labels become positions among them, as the sets' authors score models.
+    Per image it keeps the confidence, the top classes and the label's NLL and Brier score (floats,
+    not the probabilities). The next batch's copy to the device is issued before the current batch
+    runs, and the predictions stay on the device until the whole set is done (one copy back per set).
     """
-    confidences, ranked, labels = [], [], []
+    confidences, ranked, labels, nlls, briers = [], [], [], [], []
+    columns = None if classes is None else torch.as_tensor(list(classes), dtype=torch.long, device=runtime.device)
     total = -(-len(dataset) // batch_size)  # type: ignore[arg-type]
     batches = prefetched(iterate_batches(dataset, batch_size, runtime), runtime.device)
     with eval_mode(model), between_batches():
@@ -130,18 +141,43 @@ def predict(
             inputs = runtime.to_input(normalize_pixels(images, mean, std))
             with runtime.autocast():
                 logits = model(inputs)
+            if columns is not None:
+                logits = logits[:, columns]
+                targets = restrict_labels(targets, classes)  # type: ignore[arg-type]
             probs = torch.softmax(logits.float(), dim=1)
             best, best_classes = probs.topk(min(TOP_K, probs.shape[1]), dim=1)
             confidences.append(best[:, 0].double())
             ranked.append(best_classes.int())
             labels.append(targets.numpy())
+            nll, brier = label_scores(logits, targets.to(logits.device, non_blocking=True))
+            nlls.append(nll)
+            briers.append(brier)
     if not labels:
         empty = np.zeros(0, dtype=np.int64)
-        return Predictions(np.zeros(0), empty, empty, np.zeros((0, TOP_K), dtype=np.int32))
+        return Predictions(np.zeros(0), empty, empty, np.zeros((0, TOP_K), dtype=np.int32), np.zeros(0), np.zeros(0))
     top = torch.cat(ranked).cpu().numpy()
     return Predictions(
-        torch.cat(confidences).cpu().numpy(), top[:, 0].astype(np.int64), np.concatenate(labels), top
+        torch.cat(confidences).cpu().numpy(),
+        top[:, 0].astype(np.int64),
+        np.concatenate(labels),
+        top,
+        torch.cat(nlls).cpu().numpy(),
+        torch.cat(briers).cpu().numpy(),
     )
+
+
+def label_scores(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image, in float64: the NLL ``-log softmax(logits)[label]`` (nats) and the multi-class
+    Brier score ``sum_c (p_c - onehot_c)^2 = sum_c p_c^2 - 2 p_label + 1``; NaN where the label is
+    -1 (perturbation frames have none). Computed on the device without a synchronization."""
+    log_probs = torch.log_softmax(logits.double(), dim=1)
+    known = targets >= 0
+    picked = targets.clamp(min=0).long()[:, None]
+    label_log_prob = log_probs.gather(1, picked)[:, 0]
+    probs = log_probs.exp()
+    brier = probs.square().sum(dim=1) - 2.0 * label_log_prob.exp() + 1.0
+    missing = torch.full_like(label_log_prob, float("nan"))
+    return torch.where(known, -label_log_prob, missing), torch.where(known, brier, missing)
 
 
 def prefetched(
@@ -171,11 +207,25 @@ def calibration(predictions: Predictions) -> dict:
     }
 
 
+def uncertainty(predictions: Predictions) -> dict:
+    """The mean NLL (nats), the mean multi-class Brier score (in [0, 2]) and the ECE (percent,
+    15 equal-width bins, Guo et al. 2017) of ``predictions``; None for an empty set."""
+    if not len(predictions.labels):
+        return {"nll": None, "brier": None, "ece": None}
+    return {
+        "nll": float(np.mean(predictions.nll)),
+        "brier": float(np.mean(predictions.brier)),
+        "ece": 100.0 * expected_calibration_error(predictions.confidence, predictions.correct),
+    }
+
+
 def summarize(predictions: Predictions) -> dict:
-    """Error and RMS calibration errors (percent), the image count and the calibration bins."""
+    """Error, RMS calibration errors and ECE (percent), NLL and Brier score, the image count and the
+    calibration bins."""
     return {
         "error": 100.0 * error_rate(predictions.correct),
         **calibration(predictions),
+        **uncertainty(predictions),
         "n": int(len(predictions.labels)),
         "calibration_bins": stored_calibration_bins(predictions),
     }
@@ -201,21 +251,34 @@ class Evaluator:
         benchmark: the dataset family (clean test split and -C sets).
         runtime: device, precision, workers.
         batch_size: evaluation batch size.
-        limit: at most this many images per evaluated set (the clean test set and each
-            corruption x severity block); None evaluates everything.
+        limit: at most this many images per evaluated set (the clean test set, each
+            corruption x severity block and each shift set); None evaluates everything.
+        shifts: the natural-shift sets of the ``shifts`` suite (None: the benchmark's default ones).
     """
 
-    def __init__(self, benchmark: Benchmark, runtime: Runtime, batch_size: int, limit: int | None = None) -> None:
+    def __init__(
+        self,
+        benchmark: Benchmark,
+        runtime: Runtime,
+        batch_size: int,
+        limit: int | None = None,
+        shifts: Sequence[str] | None = None,
+    ) -> None:
         self.benchmark = benchmark
         self.runtime = runtime
         self.batch_size = int(batch_size)
         self.limit = limit
+        self.shift_names = None if shifts is None else tuple(shifts)
 
-    def _predict(self, model: torch.nn.Module, dataset: Dataset, description: str) -> Predictions:
+    def _predict(
+        self, model: torch.nn.Module, dataset: Dataset, description: str, classes: Sequence[int] | None = None
+    ) -> Predictions:
         """Predictions on at most ``limit`` items of ``dataset`` (see ``_predict_all``)."""
-        return self._predict_all(model, limit_dataset(dataset, self.limit), description)
+        return self._predict_all(model, limit_dataset(dataset, self.limit), description, classes)
 
-    def _predict_all(self, model: torch.nn.Module, dataset: Dataset, description: str) -> Predictions:
+    def _predict_all(
+        self, model: torch.nn.Module, dataset: Dataset, description: str, classes: Sequence[int] | None = None
+    ) -> Predictions:
         """Predictions on every item of ``dataset``, sharded across DDP ranks.
 
         Each rank predicts a contiguous shard; the shards are gathered in rank order, so every
@@ -223,7 +286,9 @@ class Evaluator:
         """
         rank, world = self.runtime.rank, self.runtime.world_size
         shard = select(dataset, *shard_bounds(len(dataset), rank, world)) if world > 1 else dataset  # type: ignore[arg-type]
-        mine = predict(model, shard, self.runtime, self.benchmark.mean, self.benchmark.std, self.batch_size, description)
+        mine = predict(
+            model, shard, self.runtime, self.benchmark.mean, self.benchmark.std, self.batch_size, description, classes
+        )
         return Predictions.concatenate(gather_objects(mine)) if world > 1 else mine
 
     def clean(self, model: torch.nn.Module) -> dict:
@@ -277,6 +342,7 @@ class Evaluator:
                 relative_mce(fractions, clean_error / 100.0) if normalized and clean_error is not None else None
             ),
             **calibration(everything),
+            **uncertainty(everything),
             "rms_calibration_error_by_severity": [
                 100.0 * rms_calibration_error(p.confidence, p.correct)
                 for p in (Predictions.concatenate(by_severity[s]) for s in SEVERITIES)
@@ -325,8 +391,20 @@ class Evaluator:
             "per_perturbation": per_perturbation,
         }
 
+    def shifts(self, model: torch.nn.Module) -> dict:
+        """``results.json``'s ``shifts`` entry: per natural-shift set (``shifts.<name>``) its error,
+        calibration, NLL, Brier score and ECE as ``summarize`` gives them, evaluated with the clean
+        set's transform; sets covering some classes only (ImageNet-R/-A) are scored on those."""
+        entry = {}
+        for name in self.benchmark.select_shifts(self.shift_names):
+            dataset = self.benchmark.shift_set(name)
+            entry[name] = summarize(self._predict(model, dataset, name, self.benchmark.shift_classes(name)))
+            if self.runtime.is_main:
+                log.info("%s: error %.2f%% on %d images", name, entry[name]["error"], entry[name]["n"])
+        return entry
+
     def run(self, model: torch.nn.Module, suites: Sequence[str]) -> dict:
-        """The ``clean``, ``corruptions`` and ``perturbations`` entries of ``results.json``."""
+        """The ``clean``, ``corruptions``, ``perturbations`` and ``shifts`` entries of ``results.json``."""
         check_suites(suites)
         clean = self.clean(model) if "clean" in suites else None
         clean_error = clean["error"] if clean is not None else None
@@ -334,6 +412,7 @@ class Evaluator:
             "clean": clean,
             "corruptions": self.corruptions(model, clean_error) if "corruptions" in suites else None,
             "perturbations": self.perturbations(model) if "perturbations" in suites else None,
+            "shifts": self.shifts(model) if "shifts" in suites else None,
         }
 
 

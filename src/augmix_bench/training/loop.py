@@ -96,6 +96,7 @@ class TrainingOptions:
     eval_every: int = 1
     eval_limit: int | None = None
     suites: Sequence[str] = ("clean", "corruptions")
+    shifts: Sequence[str] | None = None  # the shifts suite's sets (None: the dataset's default ones)
     data_pipeline: str = "auto"  # as asked; the Trainer resolves ``auto``
     sync_batchnorm: bool = False
     compile: bool = False
@@ -223,7 +224,7 @@ class Trainer:
         )
         self.scaler = torch.amp.GradScaler(runtime.device.type, enabled=runtime.precision == "fp16")
         eval_batch = max(options.eval_batch_size // runtime.world_size, 1)
-        self.evaluator = Evaluator(benchmark, runtime, eval_batch, options.eval_limit)
+        self.evaluator = Evaluator(benchmark, runtime, eval_batch, options.eval_limit, options.shifts)
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
         self.train_seconds = 0.0
