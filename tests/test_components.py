@@ -24,6 +24,7 @@ from augmix_bench.commands.build import (
     build_training_plan_from_config,
 )
 from augmix_bench.config.paths import config_dir
+from augmix_bench.config.sweep import sweep_jobs
 from augmix_bench.data import ImageFolderBenchmark
 from augmix_bench.errors import UserError
 from augmix_bench.models import MODELS, build_model, register_model
@@ -276,6 +277,18 @@ def test_paper_ablation_sweeps_six_augmentations() -> None:
     rows = preset.hydra.sweeper.params.augmentation.split(",")
     assert rows == ["standard", "autoaugment", "random_aa", "random_aa_jsd", "augmix_no_jsd", "augmix"]
     assert all((config_dir() / "augmentation" / f"{row}.yaml").is_file() for row in rows)
+
+
+def test_successors_preset_sweeps_seven_methods_on_the_chosen_architecture() -> None:
+    """experiment=successors model=resnet50: 7 jobs as Hydra's basic sweeper runs them, the model
+    override in each (configs/augmentation/<name>.yaml of the new methods come from the augmentation work)."""
+    preset = OmegaConf.load(config_dir() / "experiment" / "successors.yaml")
+    params = OmegaConf.to_container(preset.hydra.sweeper.params)
+    jobs = sweep_jobs(["experiment=successors", "model=resnet50"], params)
+    methods = ["standard", "augmix", "prime_jsd", "pixmix", "fmix", "trivialaugment", "randaugment"]
+    assert [job.overrides for job in jobs] == [
+        (f"augmentation={m}", "experiment=successors", "model=resnet50") for m in methods]
+    assert [job.label for job in jobs][2] == "job 2 (augmentation=prime_jsd)"
 
 
 def test_every_component_config_names_its_target() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "augmix_bench"
 #: Layers usable as a library: they never import Hydra, the CLI, config building, training or evaluation.
-LOWER_LAYERS = ("augment", "models", "data", "corrupt", "files", "errors", "lazy", "schema")
+LOWER_LAYERS = ("augment", "models", "data", "corrupt", "files", "errors", "lazy", "schema", "held_out")
 HIGHER = ("augmix_bench.cli", "augmix_bench.commands", "augmix_bench.config", "augmix_bench.training",
           "augmix_bench.evaluation", "augmix_bench.distributed", "augmix_bench.report", "hydra", "omegaconf")
 #: Packages that receive built objects: they never turn config into objects themselves.

@@ -405,3 +405,45 @@ def test_one_epoch_curves_have_whole_epoch_ticks_and_small_reliability_sets_say_
     (ax,) = [a for a in reliability(runs).axes if a.get_visible()]
     assert [t.get_text() for t in ax.texts] == ["clean: 30 images, 1 bin: too few for a reliability diagram"]
     assert [line.get_label() for line in ax.lines] == ["perfect calibration", "clean (1 bin)", "corrupted (3 bins)"]
+
+
+def test_successors_beside_their_published_numbers_with_overlap_marked(tmp_path: Path) -> None:
+    """experiment=successors-like runs (ResNet-18, as PRIME's README reports them): paper values from
+    results/paper/successors.csv with their source, and † where the ops overlap -C corruptions, read
+    from results.json's corruption_overlap or, in files without it, from the config's augmentation."""
+    runs = {"standard": 30.0, "augmix": 12.0, "prime_jsd": 11.5, "fmix": 25.0, "trivialaugment": 20.0}
+    for k, (augmentation, error) in enumerate(runs.items()):
+        write_run(tmp_path / str(k), results(error, model="resnet18", augmentation=augmentation))
+    pixmix = results(10.0, model="resnet18", augmentation="pixmix")
+    pixmix["config"]["augmentation"]["all_ops"] = False
+    pixmix["corruption_overlap"] = {}  # recorded: held out
+    write_run(tmp_path / "p", pixmix)
+    assert main([str(tmp_path), f"output={tmp_path / 'out'}"]) == 0
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "| model | standard | augmix | fmix | pixmix | prime_jsd | trivialaugment |" in md
+    # CIFAR-10 Standard's -C number is left out of successors.csv (the README's two columns disagree)
+    assert "| resnet18 | 30.00 | 12.00 (11.4) | 25.00 | 10.00 | 11.50 (11.0) † | 20.00 † |" in md
+    assert "| resnet18 | 5.00 (5.0) | 5.00 (4.8) | 5.00 | 5.00 | 5.00 (6.9) † | 5.00 † |" in md  # clean error
+    assert ("*Paper value of resnet18 / prime_jsd: PRIME README (github.com/amodas/PRIME-augmentations at 0290f6b), "
+            "CIFAR table, row CIFAR-10 PRIME (with JSD, config/cifar10_cfg.py no_jsd=False): clean accuracy 93.1, "
+            "mCE 11.0.*") in md
+    assert ("*† -C is not held out for prime_jsd, trivialaugment: their operations overlap -C corruptions, "
+            "op (corruptions): diffeo (elastic_transform), brightness (brightness), contrast (contrast), "
+            "color (saturate), sharpness (defocus_blur, gaussian_blur).") in md
+    assert "| resnet18 | trivialaugment † | 1 |" in md and "| resnet18 | pixmix | 1 |" in md  # per corruption
+    rows = {r["augmentation"]: r["overlapping_ops"] for r in csv.DictReader((tmp_path / "out" / "summary.csv").open())}
+    assert rows == {"standard": "", "augmix": "", "fmix": "", "pixmix": "", "prime_jsd": "diffeo",
+                    "trivialaugment": "brightness contrast color sharpness"}
+    tex = (tmp_path / "out" / "report.tex").read_text()
+    assert r"11.50 (11.0) $^\dagger$ & 20.00 $^\dagger$ \\" in tex and "†" not in tex
+
+
+def test_prime_on_imagenet_beside_its_readme(tmp_path: Path) -> None:
+    write_run(tmp_path / "a", results(60.0, dataset="imagenet", model="resnet50", augmentation="prime", mce=58.0, clean=24.0))
+    write_run(tmp_path / "b", results(70.0, dataset="imagenet", model="resnet50", augmentation="augmix", mce=69.0, clean=23.0))
+    assert main([str(tmp_path), f"output={tmp_path / 'out'}"]) == 0
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "| resnet50 | 69.00 (68.4) | 58.00 (57.5) † |" in md  # mCE: the AugMix paper's, then PRIME's README
+    assert "| resnet50 | 23.00 (22.4) | 24.00 (23.0) † |" in md  # clean error: 100 - the README's 77.0
+    assert paper_value("imagenet", "resnet50", "prime_jsd", "mce") == 55.5
+    assert paper_value("imagenet", "resnet50", "standard", "mce") == 80.6  # the AugMix paper's own, not PRIME's 76.1

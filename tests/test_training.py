@@ -15,7 +15,8 @@ import torch
 from conftest import CORRUPTION_NAMES, TINY_RUN, run_cli, run_in_process, write_cifar, write_cifar_c
 
 SCHEMA = {
-    "dataset", "model", "augmentation", "seed", "epochs", "data", "clean", "corruptions", "perturbations", "meta", "config",
+    "dataset", "model", "augmentation", "seed", "epochs", "data", "corruption_overlap", "clean", "corruptions",
+    "perturbations", "meta", "config",
 }
 
 
@@ -41,6 +42,7 @@ def test_two_epochs_learn_and_evaluation_reproduces(cifar500: Path, tmp_path: Pa
         "cifar10", "wrn10_1", "augmix", 1, 2,
     )
     assert results["data"] == {"name": "cifar10", "fingerprint": None, "corruptions": {"source": "released", "fingerprint": None}}
+    assert results["corruption_overlap"] == {}  # AugMix's own op set: -C held out
     clean = results["clean"]
     assert set(clean) == {"error", "rms_calibration_error", "rms_calibration_error_reference", "n", "calibration_bins"} and clean["n"] == 500
     bins = clean["calibration_bins"]  # 500 images: five equal-mass bins of 100, least confident first

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..files import atomic_write_json
+from ..held_out import corruption_overlap
 from ..runtime import Runtime
 from .runinfo import device_name, git_commit, versions
 
@@ -36,10 +37,12 @@ def assemble_results(
     ``identity`` (dataset, model, augmentation, seed, epochs) defaults to ``run_identity(config)``;
     checkpoints not trained by this package pass it explicitly. ``data`` is the benchmark's
     ``data_identity`` (name, files' fingerprint, -C source), which the report groups runs by.
+    ``corruption_overlap`` names the augmentation's ops that overlap -C corruptions (``held_out``).
     """
     return {
         **(run_identity(config) if identity is None else identity),
         "data": data,
+        "corruption_overlap": corruption_overlap(config.get("augmentation")),
         "clean": evaluation["clean"],
         "corruptions": evaluation["corruptions"],
         "perturbations": evaluation["perturbations"],

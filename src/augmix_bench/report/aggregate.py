@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.names import CORRUPTIONS, EXTRA_CORRUPTIONS, SEVERITIES
+from ..held_out import corruption_overlap
 from .collect import Run
 from .paper import ablation_methods, table1_methods, table1_models
 
@@ -177,6 +178,17 @@ def files_fingerprint(results: dict[str, Any]) -> str | None:
     return fingerprint if isinstance(fingerprint, str) else None
 
 
+def run_overlap(results: dict[str, Any]) -> dict[str, list[str]]:
+    """The run's ops that overlap -C corruptions, op -> corruptions: its ``corruption_overlap`` entry,
+    or for a results file written before that entry, what its config's augmentation implies
+    (``held_out``); empty where none overlap or the op set is not known."""
+    if "corruption_overlap" in results:
+        overlap = results["corruption_overlap"]
+    else:
+        overlap = corruption_overlap((results.get("config") or {}).get("augmentation"))
+    return overlap if isinstance(overlap, dict) else {}
+
+
 @dataclass(frozen=True)
 class Group:
     """One table cell: the runs of a (data, model, augmentation, recipe), seeds pooled.
@@ -218,6 +230,16 @@ class Group:
         """Seeds that more than one run of the cell used, with their counts (unknown seeds left out)."""
         counts = Counter(seed for seed in self.seeds if seed is not None)
         return {seed: count for seed, count in counts.items() if count > 1}
+
+    @property
+    def overlap(self) -> dict[str, list[str]]:
+        """The ops of the cell's augmentation that overlap -C corruptions (any of its runs'), op ->
+        corruptions; empty when -C is held out for it (or its op set is not known)."""
+        merged: dict[str, list[str]] = {}
+        for run in self.runs:
+            for op, corruptions in run_overlap(run.results).items():
+                merged.setdefault(op, list(corruptions))
+        return merged
 
     def stat(self, metric: str) -> Stat:
         """Mean, sample std and count over the runs of a metric of ``run_metrics``."""

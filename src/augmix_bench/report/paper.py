@@ -1,7 +1,9 @@
 """The paper's reported numbers (``results/paper/*.csv``), looked up by dataset, model, method and metric.
 
-The CSV files live in the repository's ``results/paper/`` folder; a wheel ships them inside the
-package as ``augmix_bench/paper``.
+Besides the AugMix paper's tables, ``successors.csv`` holds the numbers its successors' authors
+published (one row per dataset, model and method, with its ``source``); where both report a cell,
+the AugMix paper's number is kept. The CSV files live in the repository's ``results/paper/``
+folder; a wheel ships them inside the package as ``augmix_bench/paper``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from pathlib import Path
 
 #: Metrics the paper tabulates (percent error).
 PAPER_METRICS: tuple[str, ...] = ("mean_corruption_error", "clean_error", "mce")
+#: The successors' numbers: dataset, model, method, the ``PAPER_METRICS`` and their source.
+SUCCESSORS = "successors.csv"
 
 
 def paper_dir() -> Path:
@@ -29,8 +33,8 @@ def _read(name: str) -> list[dict[str, str]]:
 
 
 @functools.cache
-def paper_values() -> dict[tuple[str, str, str, str], float]:
-    """Every tabulated number: (dataset, model, method, metric) -> percent.
+def augmix_paper_values() -> dict[tuple[str, str, str, str], float]:
+    """The AugMix paper's numbers: (dataset, model, method, metric) -> percent.
 
     Table 1 (every architecture on CIFAR-10-C / CIFAR-100-C, ``mean_corruption_error``), the WRN-40-2
     ablation (e.g. ``augmix_no_jsd``) and ResNet-50 on ImageNet (``clean_error``, ``mce``).
@@ -50,6 +54,27 @@ def paper_values() -> dict[tuple[str, str, str, str], float]:
             if row.get(metric):
                 values[("imagenet", "resnet50", row["method"], metric)] = float(row[metric])
     return values
+
+
+@functools.cache
+def paper_values() -> dict[tuple[str, str, str, str], float]:
+    """Every tabulated number: the AugMix paper's (``augmix_paper_values``), then those of
+    ``successors.csv`` for the cells the AugMix paper leaves empty."""
+    values = dict(augmix_paper_values())
+    for row in _read(SUCCESSORS):
+        for metric in PAPER_METRICS:
+            if row[metric]:
+                values.setdefault((row["dataset"], row["model"], row["method"], metric), float(row[metric]))
+    return values
+
+
+def paper_source(dataset: str, model: str, method: str, metric: str) -> str | None:
+    """Where the paper value of a cell comes from when it is not the AugMix paper (the ``source``
+    of its ``successors.csv`` row); None for the AugMix paper's values and for cells without one."""
+    if (dataset, model, method, metric) in augmix_paper_values() or paper_value(dataset, model, method, metric) is None:
+        return None
+    return next(row["source"] for row in _read(SUCCESSORS)
+                if (row["dataset"], row["model"], row["method"]) == (dataset, model, method))
 
 
 def paper_value(dataset: str, model: str, method: str, metric: str) -> float | None:

@@ -1,7 +1,9 @@
 """The report's tables, built once and written as Markdown, LaTeX (booktabs) and CSV.
 
 Cells hold a measured ``Stat`` (mean ± sample std over seeds, n) and, where the paper reports the
-same number, the paper's value: rendered ``measured (paper)``. Missing values are ``–``.
+same number, the paper's value: rendered ``measured (paper)``. Missing values are ``–``. A cell or
+method whose augmentation has ops that overlap -C corruptions (``held_out``) is marked ``†``, and
+a note under the table says which ops overlap which corruptions.
 """
 
 from __future__ import annotations
@@ -12,19 +14,23 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .aggregate import Group, Stat, corruption_names, run_metrics, sort_key
+from .aggregate import Group, Stat, corruption_names, run_metrics, run_overlap, sort_key
 from .collect import Run, display_path
-from .paper import ablation_methods, paper_value, table1_methods
+from .paper import ablation_methods, paper_source, paper_value, table1_methods
 
 DASH = "–"
+#: The mark of a method for which -C is not held out (its ops overlap -C corruptions).
+MARK = "†"
 
 
 @dataclass(frozen=True)
 class Cell:
-    """A measured value (None: not measured) and the paper's value for the same cell (None: not reported)."""
+    """A measured value (None: not measured), the paper's value for the same cell (None: not
+    reported) and whether the cell's augmentation overlaps -C corruptions (marked ``MARK``)."""
 
     stat: Stat | None
     paper: float | None = None
+    marked: bool = False
 
 
 @dataclass
@@ -62,14 +68,15 @@ def cell_text(cell: Cell | str, latex: bool = False) -> str:
         )
     else:
         measured = _number(stat.mean)
-    return measured if cell.paper is None else f"{measured} ({_paper_text(cell.paper)})"
+    text = measured if cell.paper is None else f"{measured} ({_paper_text(cell.paper)})"
+    return text + (f" {latex_escape(MARK) if latex else MARK}" if cell.marked else "")
 
 
 def latex_escape(text: str) -> str:
     """``text`` with LaTeX's special characters escaped (``–`` becomes ``--``)."""
     replacements = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", DASH: "--",
-                    "±": r"$\pm$"}
+                    "±": r"$\pm$", MARK: r"$^\dagger$"}
     return "".join(replacements.get(ch, ch) for ch in text)
 
 
@@ -119,6 +126,37 @@ def recipe_notes(groups: Sequence[Group]) -> list[str]:
     return notes
 
 
+def method_label(group: Group) -> str:
+    """A row's method: the augmentation, its recipe in brackets, and ``MARK`` where -C is not held out."""
+    recipe = f" [{group.recipe_label}]" if group.recipe else ""
+    return group.augmentation + recipe + (f" {MARK}" if group.overlap else "")
+
+
+def overlap_notes(groups: Sequence[Group]) -> list[str]:
+    """One note when some cells are marked: which methods' ops overlap which -C corruptions."""
+    marked = [g for g in groups if g.overlap]
+    if not marked:
+        return []
+    methods = list(dict.fromkeys(method_label(g).removesuffix(f" {MARK}") for g in marked))
+    pairs: dict[str, list[str]] = {}
+    for g in marked:
+        for op, corruptions in g.overlap.items():
+            pairs.setdefault(op, corruptions)
+    overlaps = ", ".join(f"{op} ({', '.join(corruptions)})" for op, corruptions in pairs.items())
+    note = (f"{MARK} -C is not held out for {', '.join(methods)}: their operations overlap -C corruptions, "
+            f"op (corruptions): {overlaps}. The AugMix paper removes such operations from its set for this "
+            "reason, and Composer's AugMix leaves them out with augmentation_set='safe'.")
+    return [note]
+
+
+def source_notes(groups: Sequence[Group], metrics: Sequence[str]) -> list[str]:
+    """One note per cell whose paper value (of any of ``metrics``) is not the AugMix paper's, naming its source."""
+    notes = [f"Paper value of {g.model} / {g.augmentation}: {source}."
+             for g in groups for metric in metrics
+             if (source := paper_source(g.dataset, g.model, g.augmentation, metric)) is not None]
+    return list(dict.fromkeys(notes))
+
+
 def seed_notes(groups: Sequence[Group]) -> list[str]:
     """One note per cell in which several runs share a seed (they are not independent samples)."""
     notes = []
@@ -141,10 +179,11 @@ def grid(groups: Sequence[Group], metric: str, title: str, paper_metric: str | N
         for method in methods:
             group = index.get((model, recipe, method))
             paper = paper_value(groups[0].dataset, model, method, paper_metric) if paper_metric else None
-            row.append(Cell(group.stat(metric) if group else None, paper))
+            row.append(Cell(group.stat(metric) if group else None, paper, bool(group and group.overlap)))
         rows.append(row)
     with_paper = any(isinstance(c, Cell) and c.paper is not None for row in rows for c in row)
     notes = ["Cells: measured (paper); measured is mean ± sample std over n seeds."] if with_paper else []
+    notes += source_notes(groups, [paper_metric] if paper_metric else []) + overlap_notes(groups)
     return Table(title, ["model", *methods], rows, notes + recipe_notes(groups) + seed_notes(groups))
 
 
@@ -154,11 +193,11 @@ def per_corruption(groups: Sequence[Group], metric_prefix: str = "error", title:
     rows: list[list[Cell | str]] = []
     for g in groups:
         overall = "mce" if metric_prefix == "ce" else "mean_corruption_error"
-        rows.append([g.model, g.augmentation + (f" [{g.recipe_label}]" if g.recipe else ""), str(len(g.runs)),
+        rows.append([g.model, method_label(g), str(len(g.runs)),
                      *[_mean_only(g.stat(f"{metric_prefix}/{name}")) for name in names], _mean_only(g.stat(overall))])
     label = "mCE" if metric_prefix == "ce" else "mean"
     return Table(title, ["model", "method", "n", *names, label], rows,
-                 ["Means over the n seeds of each cell; every run's values are in summary.csv."])
+                 ["Means over the n seeds of each cell; every run's values are in summary.csv.", *overlap_notes(groups)])
 
 
 def _mean_only(stat: Stat) -> Cell:
@@ -176,11 +215,12 @@ def ablation(groups: Sequence[Group]) -> Table | None:
         return None
     rows: list[list[Cell | str]] = [
         [m, Cell(wrn[m].stat("mean_corruption_error") if m in wrn else None,
-                 paper_value(dataset, "wrn40_2", m, "mean_corruption_error"))]
+                 paper_value(dataset, "wrn40_2", m, "mean_corruption_error"), bool(m in wrn and wrn[m].overlap))]
         for m in methods
     ]
     return Table(f"Ablation, WRN-40-2 on {dataset}-C: mean corruption error (%)",
-                 ["method", "mean corruption error"], rows, ["Cells: measured (paper)."])
+                 ["method", "mean corruption error"], rows,
+                 ["Cells: measured (paper).", *overlap_notes([wrn[m] for m in methods if m in wrn])])
 
 
 def imagenet_table(groups: Sequence[Group]) -> Table:
@@ -189,7 +229,7 @@ def imagenet_table(groups: Sequence[Group]) -> Table:
     rows: list[list[Cell | str]] = []
     for g in groups:
         rows.append([
-            g.model, g.augmentation + (f" [{g.recipe_label}]" if g.recipe else ""),
+            g.model, method_label(g),
             Cell(g.stat("clean_error"), paper_value(g.dataset, g.model, g.augmentation, "clean_error")),
             *[Cell(g.stat(f"ce/{name}")) for name in names],
             Cell(g.stat("mce"), paper_value(g.dataset, g.model, g.augmentation, "mce")),
@@ -197,7 +237,8 @@ def imagenet_table(groups: Sequence[Group]) -> Table:
         ])
     return Table(f"{groups[0].dataset_label}: clean error, corruption errors CE, mCE and relative mCE (%)",
                  ["model", "method", "clean", *names, "mCE", "relative mCE"], rows,
-                 ["Cells: measured (paper); CE and mCE are AlexNet-normalized."])
+                 ["Cells: measured (paper); CE and mCE are AlexNet-normalized.",
+                  *source_notes(groups, ["clean_error", "mce"]), *overlap_notes(groups)])
 
 
 def dataset_tables(groups: Sequence[Group]) -> list[Table]:
@@ -226,7 +267,7 @@ def dataset_tables(groups: Sequence[Group]) -> list[Table]:
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "path", "dataset", "data", "model", "augmentation", "seed", "epochs", "recipe", "clean_error",
     "mean_corruption_error", "mce", "relative_mce", "clean_calibration", "corrupted_calibration",
-    "mean_flip_probability",
+    "mean_flip_probability", "overlapping_ops",
 )
 
 
@@ -242,8 +283,9 @@ def summary_csv(groups: Sequence[Group]) -> str:
         r = run.results
         identity = [display_path(run.path), r["dataset"], g.data, r["model"], r["augmentation"], _csv(r.get("seed")),
                     _csv(r.get("epochs")), g.recipe_label]
-        values = [metrics.get(c) for c in SUMMARY_COLUMNS[len(identity):]] + [metrics.get(f"error/{n}") for n in names]
-        writer.writerow(identity + [_csv(v) for v in values])
+        measured = [_csv(metrics.get(c)) for c in SUMMARY_COLUMNS[len(identity):-1]]
+        per_corruption = [_csv(metrics.get(f"error/{n}")) for n in names]
+        writer.writerow(identity + measured + [" ".join(run_overlap(run.results))] + per_corruption)
     return buffer.getvalue()
 
 
