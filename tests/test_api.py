@@ -90,7 +90,8 @@ def test_evaluate_gives_the_numbers_of_augmix_eval(
         model, "cifar10", root=cifar10_root, suites=("clean", "corruptions"), device="cpu",
         batch_size=config.trainer.eval_batch_size, progress=False,
     )
-    assert set(results) == {"clean", "corruptions", "perturbations"}
+    assert set(results) == {"clean", "corruptions", "perturbations", "shifts"}
+    assert results["shifts"] is None and cli_results["shifts"] is None
     assert results["clean"] == cli_results["clean"] and results["corruptions"] == cli_results["corruptions"]
     assert results["perturbations"] is None and cli_results["perturbations"] is None
     assert results["clean"]["n"] == 100 and len(results["corruptions"]["per_corruption"]) == 15
