@@ -156,6 +156,11 @@ CORRUPTION_TABLES: tuple[str, ...] = ("cifar", "imagenet")
 #: Every corruption ``augmix-corrupt`` generates: the benchmark's 15, then the 4 held-out ones.
 ALL_CORRUPTIONS: tuple[str, ...] = (*CORRUPTIONS, *EXTRA_CORRUPTIONS)
 
+#: ``augmentation.preset`` of PRIME: the reference's parameter sets (``augment/prime.py``).
+AUGMENTATION_PRESETS: tuple[str, ...] = ("cifar", "imagenet")
+#: ``augmentation.primitives`` of PRIME: its primitive families, in the reference's order.
+PRIME_PRIMITIVES: tuple[str, ...] = ("diffeo", "color", "filter")
+
 #: ``seed`` of ``augmix-train`` and ``augmix-corrupt``: torch seeds its data sampler with
 #: ``seed + epoch``, which must stay within 64 bits, so seeds stop at 2**63 - 1.
 SEED_RULE = Rule("int", minimum=0, maximum=2**63 - 1)
@@ -256,6 +261,23 @@ COMPONENT_RULES: dict[str, Rule] = {
     "augmentation.epsilon": Rule("float", minimum=0, maximum=1),
     "augmentation.step_size": Rule("float", minimum=0, exclusive=True),
     "augmentation.steps": Rule("int", minimum=1),
+    "augmentation.decay_power": Rule("float", minimum=0),
+    "augmentation.max_soft": Rule("float", minimum=0, maximum=0.5),
+    "augmentation.mixing_set": Rule("str", text="a folder of images (searched recursively)"),
+    "augmentation.mixing_resize": Rule("int", minimum=1, nullable=True),
+    "augmentation.k": Rule("int", minimum=0),
+    "augmentation.beta": Rule("float", minimum=0, exclusive=True),
+    "augmentation.preset": _choice(*AUGMENTATION_PRESETS),
+    "augmentation.mixture_width": Rule("int", minimum=1),
+    "augmentation.mixture_depth": Rule(
+        "int", minimum=-1, forbidden=(0,), text="-1 (a random depth per chain) or an integer >= 1"
+    ),
+    "augmentation.max_depth": Rule("int", minimum=1),
+    "augmentation.primitives": Rule("list", items=_choice(*PRIME_PRIMITIVES), distinct=True, min_items=1),
+    "augmentation.shared_draws": Rule("bool"),
+    "augmentation.num_ops": Rule("int", minimum=1),
+    "augmentation.magnitude": Rule("int", minimum=0),
+    "augmentation.num_magnitude_bins": Rule("int", minimum=2),
     "model.depth": Rule("int", minimum=1),
     "model.widen_factor": Rule("int", minimum=1),
     "model.dropout": Rule("float", minimum=0, maximum=1),

@@ -2,7 +2,7 @@
 
 An objective is called with the model, the batch's inputs (a tensor, or the tuple of AugMix views)
 and targets, all on the device, and returns the loss plus the logits and labels that the
-training error is computed on. The batch-level baselines (Mixup, CutMix, adversarial training)
+training error is computed on. The batch-level baselines (Mixup, CutMix, FMix, adversarial training)
 are objectives: they transform the device batch before the forward pass. Their random draws come
 from the global torch generator (seeded by ``seed``, saved in checkpoints), so resuming is exact.
 """
@@ -25,6 +25,7 @@ from .batch_mixing import (
     mixup,
     step_generator,
 )
+from .fmix import DEFAULT_ALPHA, DEFAULT_DECAY_POWER, check_fmix_options, draw_fmix, fmix
 
 Inputs = torch.Tensor | tuple[torch.Tensor, ...]
 
@@ -148,6 +149,47 @@ class CutMix:
         height, width = batch.shape[-2:]
         draw = draw_cutmix(targets.shape[0], height, width, self.alpha, self.probability, step_generator())
         logits = model(cutmix(batch, draw))
+        partners = targets[draw.permutation.to(targets.device)]
+        return StepResult(mixed_cross_entropy(logits, targets, partners, draw.lam), logits, targets)
+
+
+class FMix:
+    """FMix (Harris et al., 2020): every step, mix the batch with a permutation of itself through one
+    binary Fourier-space mask (``fmix.draw_fmix``: ``lam ~ Beta(alpha, alpha)``, low-pass noise of
+    decay power ``decay_power``, its top ``lam`` share set to 1), and weight the labels by ``lam``,
+    as the authors' ``sample_and_apply`` and loss do. ``max_soft``, ``reformulate`` and
+    ``reference_spectrum`` are the reference's options (``fmix`` module docstring).
+
+    The training error is measured against each image's own label.
+    """
+
+    def __init__(
+        self,
+        alpha: float = DEFAULT_ALPHA,
+        decay_power: float = DEFAULT_DECAY_POWER,
+        max_soft: float = 0.0,
+        reformulate: bool = False,
+        reference_spectrum: bool = True,
+    ) -> None:
+        check("augmentation.alpha", alpha)
+        check("augmentation.decay_power", decay_power)
+        check("augmentation.max_soft", max_soft)
+        check_fmix_options(alpha, decay_power, max_soft)
+        self.alpha = float(alpha)
+        self.decay_power = float(decay_power)
+        self.max_soft = float(max_soft)
+        self.reformulate = bool(reformulate)
+        self.reference_spectrum = bool(reference_spectrum)
+
+    def __call__(self, model: torch.nn.Module, inputs: Inputs, targets: torch.Tensor) -> StepResult:
+        """Mix through the drawn mask and take the ``lam``-weighted cross-entropy."""
+        batch = _one_view(inputs)
+        height, width = batch.shape[-2:]
+        draw = draw_fmix(
+            targets.shape[0], height, width, self.alpha, self.decay_power, step_generator(),
+            max_soft=self.max_soft, reformulate=self.reformulate, reference_spectrum=self.reference_spectrum,
+        )
+        logits = model(fmix(batch, draw))
         partners = targets[draw.permutation.to(targets.device)]
         return StepResult(mixed_cross_entropy(logits, targets, partners, draw.lam), logits, targets)
 

@@ -209,6 +209,41 @@ def _mixing_set_error(folder: str, problem: str) -> UserError:
     )
 
 
+def list_mixing_images(folder: str) -> tuple[str, ...]:
+    """Every image file under ``folder`` (recursively, sorted); a ``UserError`` naming
+    ``augmentation.mixing_set`` when the folder is empty, missing, not a folder or unreadable."""
+    if not str(folder).strip():
+        raise _mixing_set_error(str(folder), "empty path")
+    root = Path(folder).expanduser()
+    if not root.exists():
+        raise _mixing_set_error(str(folder), "no such folder")
+    if not root.is_dir():
+        raise _mixing_set_error(str(folder), "not a folder")
+    found: list[str] = []
+
+    def refuse(error: OSError) -> None:
+        raise _mixing_set_error(str(folder), f"cannot be read ({error.strerror or error})")
+
+    for directory, subdirectories, files in os.walk(root, onerror=refuse, followlinks=True):
+        subdirectories.sort()
+        images = (name for name in sorted(files) if name.lower().endswith(IMAGE_SUFFIXES))
+        found.extend(os.path.join(directory, name) for name in images)
+    if not found:
+        raise _mixing_set_error(str(folder), "holds no image files")
+    return tuple(found)
+
+
+def check_mixing_set(folder: str) -> None:
+    """Refuse a mixing set that ``MixingSet`` could not use (``list_mixing_images``, and its first
+    image must open), in one line naming ``augmentation.mixing_set``; reads nothing else."""
+    first = list_mixing_images(folder)[0]
+    try:
+        with Image.open(first) as opened:
+            opened.load()
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        raise _mixing_set_error(str(folder), f"{first!r} cannot be read as an image ({error})") from None
+
+
 class MixingSet:
     """The mixing pictures: every image under ``folder`` (recursively, any extension Pillow opens),
     preprocessed as the reference does: resized (shorter side) to ``resize``, randomly cropped to
@@ -240,27 +275,8 @@ class MixingSet:
                 f"MixingSet resize={resize} is smaller than image_size={image_size}; accepted: >= image_size"
             )
         self.resize = int(resize)
-        self.paths: tuple[str, ...] = self._list_images()
+        self.paths: tuple[str, ...] = list_mixing_images(self.folder)
         self.load(0, np.random.default_rng(0))  # fail now, not in a data-loader worker, if it cannot be read
-
-    def _list_images(self) -> tuple[str, ...]:
-        root = Path(self.folder)
-        if not root.exists():
-            raise _mixing_set_error(self.folder, "no such folder")
-        if not root.is_dir():
-            raise _mixing_set_error(self.folder, "not a folder")
-        found: list[str] = []
-
-        def refuse(error: OSError) -> None:
-            raise _mixing_set_error(self.folder, f"cannot be read ({error.strerror or error})")
-
-        for directory, subdirectories, files in os.walk(root, onerror=refuse, followlinks=True):
-            subdirectories.sort()
-            images = (name for name in sorted(files) if name.lower().endswith(IMAGE_SUFFIXES))
-            found.extend(os.path.join(directory, name) for name in images)
-        if not found:
-            raise _mixing_set_error(self.folder, "holds no image files")
-        return tuple(found)
 
     def __len__(self) -> int:
         return len(self.paths)

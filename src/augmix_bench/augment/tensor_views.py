@@ -12,7 +12,7 @@ Randomness comes from a ``torch.Generator`` on the batch's device that the calle
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -25,6 +25,9 @@ from .views import PerSampleRandomDataset
 
 #: One batch's model input: a tensor, or the tuple of views (clean, aug1, aug2).
 Inputs = torch.Tensor | tuple[torch.Tensor, ...]
+#: One augmented, normalized view of every image of a uint8 batch, drawn from the generator
+#: (``BatchedAugMix``, ``prime_views.BatchedPrime``).
+BatchAugment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 
 class TensorCropFlip:
@@ -62,16 +65,17 @@ class TensorCropFlip:
 class TensorViews:
     """Model inputs from a uint8 batch (B, 3, H, W) on the device.
 
-    With ``augmix``: ``(clean, aug1, aug2)`` when ``jsd`` (two independent AugMix draws per
-    image), else the single AugMix view; without it (standard training), the clean view.
-    Views are normalized with ``mean``/``std``.
+    With ``augmix`` (AugMix's ``BatchedAugMix``, or any ``BatchAugment`` such as PRIME's):
+    ``(clean, aug1, aug2)`` when ``jsd`` (two independent draws per image), else the single
+    augmented view; without it (standard training), the clean view. Views are normalized with
+    ``mean``/``std``.
     """
 
     def __init__(
         self,
         mean: Sequence[float],
         std: Sequence[float],
-        augmix: BatchedAugMix | None = None,
+        augmix: BatchedAugMix | BatchAugment | None = None,
         jsd: bool = True,
     ) -> None:
         self.mean = tuple(mean)

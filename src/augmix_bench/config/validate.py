@@ -9,7 +9,8 @@ Two phases, in this order:
 2. targets: each component's (model, dataset, augmentation, logger) ``_target_`` is imported
    (PyTorch with it) and its options are typed by the annotations of what it builds (for
    augmentation builders that pass ``**options`` on, by the constructor they pass them to); a
-   wrong path or an option the target does not take is refused; the device must exist.
+   wrong path or an option the target does not take is refused; an augmentation's own preflight
+   runs (``augment.plans.preflight``: e.g. PixMix's mixing-set folder); the device must exist.
 
 Overridden keys that the config does not have are refused with the closest existing key (or, for
 a key that became a config group, with the group's options).
@@ -33,7 +34,13 @@ from .paths import group_options
 from .targets import DATASET_TOOL_KEYS, check_component, import_target, locate
 
 #: What to pass for a required key (``???`` in the config), where its type alone says too little.
-REQUIRED_HINTS: dict[str, str] = {"checkpoint": "a checkpoint file, e.g. results/runs/<run>/checkpoints/last.pt"}
+REQUIRED_HINTS: dict[str, str] = {
+    "checkpoint": "a checkpoint file, e.g. results/runs/<run>/checkpoints/last.pt",
+    "augmentation.mixing_set": "a folder of images (searched recursively)> or set AUGMIX_MIXING_SET=<the folder",
+}
+
+#: Keys whose config default may resolve to null (an unset environment variable): required all the same.
+REQUIRED_EVEN_IF_NULL: frozenset[str] = frozenset({"augmentation.mixing_set"})
 
 #: Component nodes whose options come from what their ``_target_`` builds.
 COMPONENTS: tuple[str, ...] = ("model", "dataset", "augmentation", "logger")
@@ -79,7 +86,7 @@ def _option_constructor(builder: Callable[..., Any]) -> Callable[..., Any] | Non
     from ..augment import plans
     from ..augment.augmix import AugMix
     from ..augment.baselines import Cutout, RestrictedAutoAugment
-    from ..augment.objectives import AdversarialTraining, CutMix, Mixup
+    from ..augment.objectives import AdversarialTraining, CutMix, FMix, Mixup
     from ..augment.transforms import RandomChain
 
     return {
@@ -88,6 +95,7 @@ def _option_constructor(builder: Callable[..., Any]) -> Callable[..., Any] | Non
         plans.autoaugment: RestrictedAutoAugment.__init__,
         plans.mixup: Mixup.__init__,
         plans.cutmix: CutMix.__init__,
+        plans.fmix: FMix.__init__,
         plans.adversarial: AdversarialTraining.__init__,
         plans.random_aa: RandomChain.__init__,
     }.get(builder)
@@ -149,7 +157,7 @@ def _check_rules(cfg: DictConfig, rules: Mapping[str, Rule]) -> None:
         parent = OmegaConf.select(cfg, parent_key) if parent_key else cfg
         if not isinstance(parent, DictConfig) or leaf not in parent.keys():
             continue
-        if OmegaConf.is_missing(parent, leaf):
+        if OmegaConf.is_missing(parent, leaf) or (key in REQUIRED_EVEN_IF_NULL and parent[leaf] is None):
             raise UserError(f"{key} is required; pass {key}=<{REQUIRED_HINTS.get(key, rule.accepted())}>")
         value = _plain(parent[leaf])
         if not rule.fits(value):
@@ -191,7 +199,13 @@ def validate_targets(command: str, cfg: DictConfig) -> None:
         options = OmegaConf.select(cfg, node)
         if isinstance(options, DictConfig) and isinstance(options.get("_target_"), str):
             plain = _plain(options)
-            check_component(node, {k: v for k, v in plain.items() if node != "dataset" or k not in DATASET_TOOL_KEYS})
+            builder, _, _ = check_component(
+                node, {k: v for k, v in plain.items() if node != "dataset" or k not in DATASET_TOOL_KEYS}
+            )
+            if node == "augmentation":
+                from ..augment.plans import preflight
+
+                preflight(builder, plain)
             for key, value in plain.items():
                 if isinstance(value, dict) and isinstance(value.get("_target_"), str):
                     locate(f"{node}.{key}", value["_target_"])

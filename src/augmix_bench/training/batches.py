@@ -7,7 +7,8 @@ the training views are made (resolved once, by ``resolve_data_pipeline``).
   the training device (``TensorViews``). Any dataset, augmentations with a tensor twin.
 - ``gpu``: the whole pipeline on the device for in-memory datasets (``DeviceArrayBatches``).
 - ``auto``: ``gpu`` when training on CUDA with an in-memory dataset whose spatial augmentation
-  has a tensor twin (CIFAR) and an augmentation with a tensor twin, else ``cpu``.
+  has a tensor twin (CIFAR) and an augmentation with a tensor twin; on CUDA with another dataset,
+  ``hybrid`` for an augmentation meant for the device (PRIME, ``TrainingPlan.on_device``); else ``cpu``.
 
 Every source yields ``(inputs, targets)`` in the structure the objective expects, has a length
 (batches per epoch) and ``set_epoch``.
@@ -109,19 +110,23 @@ def resolve_data_pipeline(choice: str, device: torch.device, benchmark: Benchmar
     """``cpu``, ``hybrid`` or ``gpu`` for ``trainer.data_pipeline=choice`` on ``device``.
 
     ``auto`` picks ``gpu`` only on CUDA, for an in-memory dataset and an augmentation with a tensor
-    implementation (AugMix, standard, Mixup, CutMix, adversarial), else ``cpu``. An explicit choice
+    implementation (AugMix, PRIME, standard, Mixup, CutMix, FMix, adversarial); on CUDA with
+    another dataset, ``hybrid`` for an augmentation meant for the device (PRIME); else ``cpu``. An explicit choice
     the dataset or augmentation cannot run is refused in one line.
     """
     if choice not in DATA_PIPELINES:
         accepted = ", ".join(DATA_PIPELINES)
         raise UserError(f"trainer.data_pipeline={choice!r} is invalid; choose from: {accepted}")
     if choice == "auto":
-        usable = device.type == "cuda" and has_device_pipeline(benchmark) and plan.tensor_views is not None
-        return "gpu" if usable else "cpu"
+        if device.type != "cuda" or plan.tensor_views is None:
+            return "cpu"
+        if has_device_pipeline(benchmark):
+            return "gpu"
+        return "hybrid" if plan.on_device else "cpu"
     if choice != "cpu" and plan.tensor_views is None:
         raise UserError(
             f"trainer.data_pipeline={choice} needs an augmentation with a tensor implementation "
-            "(augmix, standard, mixup, cutmix, adversarial); use trainer.data_pipeline=cpu"
+            "(augmix, prime, prime_jsd, standard, mixup, cutmix, fmix, adversarial); use trainer.data_pipeline=cpu"
         )
     if choice == "gpu" and not has_device_pipeline(benchmark):
         raise UserError(
