@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from augmix_bench.augment.augmix import apply_chain, draw_chain
+from augmix_bench.augment.objectives import CrossEntropy, JensenShannonConsistency
 from augmix_bench.augment.ops import AUGMIX_OPS, apply_op, get_op
 from augmix_bench.augment.transforms import RandomChain, SeededTransform
 from augmix_bench.commands.build import (
@@ -27,8 +28,8 @@ from augmix_bench.config.paths import config_dir
 from augmix_bench.config.sweep import sweep_jobs
 from augmix_bench.data import ImageFolderBenchmark
 from augmix_bench.errors import UserError
+from augmix_bench.held_out import overlapping_ops
 from augmix_bench.models import MODELS, build_model, register_model
-from augmix_bench.augment.objectives import CrossEntropy, JensenShannonConsistency
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "user_components"
 
@@ -289,6 +290,10 @@ def test_successors_preset_sweeps_seven_methods_on_the_chosen_architecture() -> 
     assert [job.overrides for job in jobs] == [
         (f"augmentation={m}", "experiment=successors", "model=resnet50") for m in methods]
     assert [job.label for job in jobs][2] == "job 2 (augmentation=prime_jsd)"
+    for method in methods:  # each job's augmentation exists, and held_out.py knows its ops by that name
+        config = OmegaConf.load(config_dir() / "augmentation" / f"{method}.yaml")
+        assert config.name == method
+        assert overlapping_ops({"name": method}) is not None, method
 
 
 def test_every_component_config_names_its_target() -> None:
