@@ -121,7 +121,7 @@ def test_one_standard_run_gives_no_fit_no_er_column_and_says_why(tmp_path: Path)
     assert main([str(runs), f"output={out}"]) == 0
     md = (out / "report.md").read_text()
     assert "| model | method | n | clean | cifar10_1 |" in md and "cifar10_1 ER" not in md
-    assert ("cifar10_1: no effective robustness: 1 standard run with a clean and a cifar10_1 error "
+    assert ("cifar10_1: no effective robustness: 1 standard run with a clean error and an error on cifar10_1 "
             "(a fit needs 2 with different clean errors).") in md
     assert (out / "effective_robustness_cifar10_cifar10_1.png").is_file()
     assert not (out / "effective_robustness_cifar10_cifar10_2.png").exists()  # an earlier report's figure
@@ -163,3 +163,16 @@ def test_malformed_shift_entries_are_skipped_with_the_reason(tmp_path: Path) -> 
     assert [m.reason for m in found.malformed] == [
         "has a shifts.cifar10_1.error_ci95 that is not a list of two numbers", "has a non-numeric shifts.cifar10_1.error"]
     assert json.loads((tmp_path / "a" / "results.json").read_text())["shifts"]["cifar10_1"]["error"] == 13.0
+
+
+def test_imagenet_summary_has_the_mce_and_each_shift_set(tmp_path: Path) -> None:
+    entry = results(50.0, dataset="imagenet", model="resnet50", augmentation="augmix", clean=22.0, mce=66.0)
+    entry["shifts"] = {"imagenet_r": {"error": 58.0, "n": 30000, "error_ci95": [57.4, 58.6]},
+                       "imagenet_a": {"error": 96.1, "n": 7500, "error_ci95": [95.7, 96.5]}}
+    write_run(tmp_path / "in", entry)
+    assert main([str(tmp_path)]) == 0
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert "| model | method | n | clean | mCE | imagenet_r | imagenet_a |" in md
+    assert "| resnet50 | augmix | 1 | 22.00 | 66.00 | 58.00 [57.4, 58.6] | 96.10 [95.7, 96.5] |" in md
+    assert "imagenet_a: no effective robustness: 0 standard runs with a clean error and an error on imagenet_a" in md
+    assert (tmp_path / "report" / "effective_robustness_imagenet_imagenet_r.png").is_file()

@@ -99,8 +99,8 @@ def effective_robustness(run: Run, shift: str, fit: Fit | None) -> float | None:
 
 
 def no_fit_reason(groups: Sequence[Group], shift: str) -> str:
-    """Why ``baseline_fit`` gives no line, e.g. ``1 standard run with a clean and a cifar10_1 error
+    """Why ``baseline_fit`` gives no line, e.g. ``1 standard run with a clean error and an error on cifar10_1
     (a fit needs 2 with different clean errors)``."""
     count = len(baseline_points(groups, shift))
-    return (f"{count} {BASELINE_METHOD} run{'s' if count != 1 else ''} with a clean and a {shift} error "
+    return (f"{count} {BASELINE_METHOD} run{'s' if count != 1 else ''} with a clean error and an error on {shift} "
             f"(a fit needs {MIN_FIT_RUNS} with different clean errors)")
