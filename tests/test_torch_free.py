@@ -73,10 +73,14 @@ def test_the_report_reads_runs_without_torch(tmp_path: Path) -> None:
     run.mkdir()
     results = {
         "dataset": "cifar10", "model": "wrn40_2", "augmentation": "augmix", "seed": 1, "epochs": 100,
-        "clean": {"error": 5.0, "rms_calibration_error": 3.0},
+        "clean": {"error": 5.0, "rms_calibration_error": 3.0, "error_ci95": [4.5, 5.5]},
+        "shifts": {"cifar10_1": {"error": 11.0, "n": 2000, "nll": 0.4, "brier": 0.2, "ece": 3.0}},
     }
     (run / "results.json").write_text(json.dumps(results))
     found = probe("report_main", "augmix-report", str(run), f"output={tmp_path / 'report'}", cwd=tmp_path)
     assert found["code"] in (0, None), found["stderr"]
-    assert "| wrn40_2 | – (11.2) |" in (tmp_path / "report" / "report.md").read_text()
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert "| wrn40_2 | – (11.2) |" in md
+    assert "| wrn40_2 | augmix | 1 | 5.00 [4.5, 5.5] | 11.00 |" in md  # the shifts table (no standard run: no fit)
+    assert (tmp_path / "report" / "effective_robustness_cifar10_cifar10_1.png").is_file()
     assert found["heavy"] == []

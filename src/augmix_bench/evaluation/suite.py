@@ -36,6 +36,7 @@ from .metrics import (
     top5_distance,
 )
 from ..runtime import Runtime, eval_mode
+from .bootstrap import error_interval, paired_wrong
 from .uncertainty import expected_calibration_error
 
 #: Evaluation suites that ``eval.suites`` may select.
@@ -220,10 +221,11 @@ def uncertainty(predictions: Predictions) -> dict:
 
 
 def summarize(predictions: Predictions) -> dict:
-    """Error, RMS calibration errors and ECE (percent), NLL and Brier score, the image count and the
-    calibration bins."""
+    """Error, RMS calibration errors and ECE (percent), NLL and Brier score, the image count, the
+    calibration bins and the error's 95% bootstrap interval over the images (``error_ci95``)."""
     return {
         "error": 100.0 * error_rate(predictions.correct),
+        "error_ci95": error_interval(1.0 - predictions.correct.astype(np.float64)),
         **calibration(predictions),
         **uncertainty(predictions),
         "n": int(len(predictions.labels)),
@@ -335,8 +337,10 @@ class Evaluator:
         if normalized:
             for corruption, ce in corruption_errors(fractions).items():
                 per_corruption[corruption]["ce"] = ce
+        wrong = paired_wrong([p.correct for p in pooled], [p.labels for p in pooled])
         return {
             "mean_error": mean_corruption_error(headline),
+            "mean_error_ci95": None if wrong is None else error_interval(wrong),
             "mce": mce(fractions) if normalized else None,
             "relative_mce": (
                 relative_mce(fractions, clean_error / 100.0) if normalized and clean_error is not None else None

@@ -104,7 +104,47 @@ def run_metrics(results: dict[str, Any]) -> dict[str, float | None]:
     by_severity = corruptions.get("rms_calibration_error_by_severity") or []
     for severity, value in zip(SEVERITIES, by_severity):
         metrics[f"severity_calibration/{severity}"] = value
+    metrics.update(uncertainty_metrics(results))
     return metrics
+
+
+#: The uncertainty metrics of a results entry (``clean``, ``corruptions``, ``shifts.<name>``).
+UNCERTAINTY: tuple[str, ...] = ("nll", "brier", "ece")
+
+
+def uncertainty_metrics(results: dict[str, Any]) -> dict[str, float | None]:
+    """The NLL, Brier score and ECE of the clean and pooled corrupted sets (``clean_nll``,
+    ``corrupted_ece``, ...) and per natural-shift set its error and those three
+    (``shift_error/<name>``, ``shift_nll/<name>``, ...); None where absent (older files)."""
+    clean = results.get("clean") or {}
+    corruptions = results.get("corruptions") or {}
+    metrics: dict[str, float | None] = {}
+    for key in UNCERTAINTY:
+        metrics[f"clean_{key}"] = clean.get(key)
+        metrics[f"corrupted_{key}"] = corruptions.get(key)
+    for name, entry in (results.get("shifts") or {}).items():
+        metrics[f"shift_error/{name}"] = entry.get("error")
+        for key in UNCERTAINTY:
+            metrics[f"shift_{key}/{name}"] = entry.get(key)
+    return metrics
+
+
+def run_intervals(results: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """The 95% bootstrap intervals over test images that ``results.json`` records for the headline
+    errors, under the names of ``run_metrics``: ``clean_error`` (``clean.error_ci95``),
+    ``mean_corruption_error`` (``corruptions.mean_error_ci95``) and ``shift_error/<name>``
+    (``shifts.<name>.error_ci95``); absent where not recorded."""
+    found = {
+        "clean_error": (results.get("clean") or {}).get("error_ci95"),
+        "mean_corruption_error": (results.get("corruptions") or {}).get("mean_error_ci95"),
+        **{f"shift_error/{name}": entry.get("error_ci95") for name, entry in (results.get("shifts") or {}).items()},
+    }
+    return {key: (float(value[0]), float(value[1])) for key, value in found.items() if value is not None}
+
+
+def shift_names(runs: Iterable[Run]) -> list[str]:
+    """The natural-shift sets evaluated by any of ``runs``, in order of first appearance."""
+    return list(dict.fromkeys(name for run in runs for name in (run.results.get("shifts") or {})))
 
 
 def corruption_names(runs: Iterable[Run]) -> list[str]:
@@ -244,6 +284,11 @@ class Group:
     def stat(self, metric: str) -> Stat:
         """Mean, sample std and count over the runs of a metric of ``run_metrics``."""
         return stat(run_metrics(run.results).get(metric) for run in self.runs)
+
+    def interval(self, metric: str) -> tuple[float, float] | None:
+        """The 95% bootstrap interval over test images of ``metric`` (``run_intervals``) for a cell
+        of a single run; None for several runs (their spread is the std over seeds) or none recorded."""
+        return run_intervals(self.runs[0].results).get(metric) if len(self.runs) == 1 else None
 
 
 def group_runs(runs: Sequence[Run]) -> list[Group]:

@@ -252,6 +252,26 @@ def results_problem(results: Any) -> str | None:
         errors = entry.get("errors") if isinstance(entry, dict) else None
         if not isinstance(errors, list) or not all(_number_or_null(e) and e is not None for e in errors):
             return f"has no list of numeric errors for corruption {name!r}"
+    return shifts_problem(results)
+
+
+def shifts_problem(results: dict[str, Any]) -> str | None:
+    """What makes ``results``' natural-shift entries or bootstrap intervals unusable, or None."""
+    shifts = results.get("shifts")
+    if shifts is not None and not (isinstance(shifts, dict) and all(isinstance(e, dict) for e in shifts.values())):
+        return "has a 'shifts' that is not an object of objects"
+    entries = [("clean", results.get("clean"), "error_ci95"), ("corruptions", results.get("corruptions"), "mean_error_ci95")]
+    entries += [(f"shifts.{name}", entry, "error_ci95") for name, entry in (shifts or {}).items()]
+    for where, entry, interval in entries:
+        if not isinstance(entry, dict):
+            continue
+        for key in ("error", "nll", "brier", "ece") if where.startswith("shifts.") else ():
+            if not _number_or_null(entry.get(key)):
+                return f"has a non-numeric {where}.{key}"
+        value = entry.get(interval)
+        if value is not None and not (isinstance(value, list) and len(value) == 2
+                                      and all(_number_or_null(v) and v is not None for v in value)):
+            return f"has a {where}.{interval} that is not a list of two numbers"
     return None
 
 

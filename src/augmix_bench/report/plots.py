@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..data.names import SEVERITIES
-from .aggregate import Group, Stat, corruption_names, datasets
+from .aggregate import Group, Stat, corruption_names, datasets, shift_names
 from .collect import Run, read_train_log
+from .robustness import BASELINE_METHOD, CLIP, accuracies, baseline_fit, no_fit_reason
 
 #: The figure files, by the names scripts can rely on.
 PLOT_FILES: tuple[str, ...] = (
@@ -230,3 +231,83 @@ def all_plots(groups: Sequence[Group]) -> dict[str, bytes | None]:
         "training_curves.png": training_curves(runs),
     }
     return {name: None if figure is None else _png(figure) for name, figure in figures.items()}
+
+
+#: Accuracy ticks (percent) of the effective-robustness plots' logit axes.
+LOGIT_TICKS: tuple[float, ...] = (1, 2, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 98, 99, 99.5, 99.9)
+
+
+def _logit_axis(values: Any) -> Any:
+    import numpy as np
+
+    p = np.clip(np.asarray(values, dtype=float) / 100.0, CLIP, 1.0 - CLIP)
+    return np.log(p / (1.0 - p))
+
+
+def _expit_axis(values: Any) -> Any:
+    import numpy as np
+
+    return 100.0 / (1.0 + np.exp(-np.asarray(values, dtype=float)))
+
+
+def effective_robustness(groups: Sequence[Group], shift: str) -> Any:
+    """Shift accuracy vs clean accuracy of one dataset's runs on ``shift`` (logit-scaled axes, in
+    percent), one point per run and one colour per cell, with the baseline line through the standard
+    runs (``robustness.baseline_fit``; straight on these axes) and the diagonal y = x; without a fit,
+    a legend entry says why. None when no run has both errors."""
+    points = [(g, accuracies(run, shift)) for g in groups for run in g.runs]
+    if not any(point for _, point in points):
+        return None
+    import numpy as np
+
+    figure = _figure(6.0, 5.0)
+    ax = figure.subplots()
+    for g in groups:
+        mine = [point for owner, point in points if owner is g and point is not None]
+        if mine:
+            ax.scatter([x for x, _ in mine], [y for _, y in mine], label=_series_label(g),
+                       marker="s" if g.augmentation == BASELINE_METHOD else "o", zorder=3)
+    xs = [point[0] for _, point in points if point]
+    ys = [point[1] for _, point in points if point]
+    low, high = _logit_axis([min(xs + ys), max(xs + ys)])
+    pad = max(0.25, 0.1 * float(high - low))
+    limits = _expit_axis([low - pad, high + pad])
+    for set_scale in (ax.set_xscale, ax.set_yscale):
+        set_scale("function", functions=(_logit_axis, _expit_axis))
+    ax.set_xlim(*limits)
+    ax.set_ylim(*limits)
+    ticks = [t for t in LOGIT_TICKS if limits[0] <= t <= limits[1]]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
+    ax.plot(limits, limits, color="grey", linestyle=":", label="y = x")
+    fit = baseline_fit(groups, shift)
+    if fit is not None:
+        line = _expit_axis(np.linspace(low - pad, high + pad, 50))
+        ax.plot(line, [fit.predict(x) for x in line], color="black", linestyle="--",
+                label=f"{BASELINE_METHOD} fit: slope {fit.slope:.2f}, intercept {fit.intercept:.2f} (logit)")
+    else:  # the note is a legend entry without a marker (the legend sits above the diagonal, where runs rarely are)
+        ax.plot([], [], " ", label=textwrap.fill(f"no fit: {no_fit_reason(groups, shift)}", 45))
+    ax.set_xlabel("clean accuracy (%, logit scale)")
+    ax.set_ylabel(f"{shift} accuracy (%, logit scale)")
+    _title(ax, f"{groups[0].dataset_label}: effective robustness on {shift}, {compared(groups)}")
+    ax.legend(fontsize="small", loc="upper left")
+    return figure
+
+
+def effective_robustness_file(dataset_label: str, shift: str) -> str:
+    """E.g. ``effective_robustness_cifar10_cifar10_1.png`` (characters other than letters, digits,
+    ``-`` and ``_`` of the dataset's label become ``_``)."""
+    slug = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in dataset_label).strip("_")
+    return f"effective_robustness_{slug}_{shift}.png"
+
+
+def effective_robustness_plots(groups: Sequence[Group]) -> dict[str, bytes]:
+    """One effective-robustness figure per dataset and natural-shift set, as PNG bytes by file name
+    (``effective_robustness_file``); sets that no run has both errors of are left out."""
+    pngs = {}
+    for gs in _by_dataset(groups):
+        for shift in shift_names(run for g in gs for run in g.runs):
+            figure = effective_robustness(gs, shift)
+            if figure is not None:
+                pngs[effective_robustness_file(gs[0].dataset_label, shift)] = _png(figure)
+    return pngs

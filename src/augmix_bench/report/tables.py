@@ -14,9 +14,20 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .aggregate import Group, Stat, corruption_names, run_metrics, run_overlap, sort_key
+from .aggregate import (
+    Group,
+    Stat,
+    corruption_names,
+    run_intervals,
+    run_metrics,
+    run_overlap,
+    shift_names,
+    sort_key,
+    stat,
+)
 from .collect import Run, display_path
 from .paper import ablation_methods, paper_source, paper_value, table1_methods
+from .robustness import Fit, baseline_fit, effective_robustness, no_fit_reason
 
 DASH = "–"
 #: The mark of a method for which -C is not held out (its ops overlap -C corruptions).
@@ -26,11 +37,17 @@ MARK = "†"
 @dataclass(frozen=True)
 class Cell:
     """A measured value (None: not measured), the paper's value for the same cell (None: not
-    reported) and whether the cell's augmentation overlaps -C corruptions (marked ``MARK``)."""
+    reported) and whether the cell's augmentation overlaps -C corruptions (marked ``MARK``).
+
+    ``interval`` is a single run's 95% bootstrap interval over test images (shown where n=1);
+    ``digits`` the decimals of the measured value.
+    """
 
     stat: Stat | None
     paper: float | None = None
     marked: bool = False
+    interval: tuple[float, float] | None = None
+    digits: int = 2
 
 
 @dataclass
@@ -43,8 +60,8 @@ class Table:
     notes: list[str] = field(default_factory=list)
 
 
-def _number(value: float) -> str:
-    return f"{value:.2f}"
+def _number(value: float, digits: int = 2) -> str:
+    return f"{value:.{digits}f}"
 
 
 def _paper_text(value: float) -> str:
@@ -54,20 +71,20 @@ def _paper_text(value: float) -> str:
 
 
 def cell_text(cell: Cell | str, latex: bool = False) -> str:
-    """A cell as Markdown (``12.34 ± 0.56, n=2 (11.2)``) or LaTeX text."""
+    """A cell as Markdown (``12.34 ± 0.56, n=2 (11.2)``; one run with its bootstrap interval:
+    ``12.30 [11.7, 12.9]``) or LaTeX text."""
     if isinstance(cell, str):
         return latex_escape(cell) if latex else cell
     stat = cell.stat
     if stat is None or stat.mean is None:
         measured = "--" if latex else DASH
     elif stat.n > 1 and stat.std is not None:
-        measured = (
-            f"${_number(stat.mean)} \\pm {_number(stat.std)}$, $n{{=}}{stat.n}$"
-            if latex
-            else f"{_number(stat.mean)} ± {_number(stat.std)}, n={stat.n}"
-        )
+        mean, std = _number(stat.mean, cell.digits), _number(stat.std, cell.digits)
+        measured = f"${mean} \\pm {std}$, $n{{=}}{stat.n}$" if latex else f"{mean} ± {std}, n={stat.n}"
     else:
-        measured = _number(stat.mean)
+        measured = _number(stat.mean, cell.digits)
+        if cell.interval is not None and stat.n == 1:
+            measured += f" [{cell.interval[0]:.1f}, {cell.interval[1]:.1f}]"
     text = measured if cell.paper is None else f"{measured} ({_paper_text(cell.paper)})"
     return text + (f" {latex_escape(MARK) if latex else MARK}" if cell.marked else "")
 
@@ -179,12 +196,113 @@ def grid(groups: Sequence[Group], metric: str, title: str, paper_metric: str | N
         for method in methods:
             group = index.get((model, recipe, method))
             paper = paper_value(groups[0].dataset, model, method, paper_metric) if paper_metric else None
-            row.append(Cell(group.stat(metric) if group else None, paper, bool(group and group.overlap)))
+            row.append(Cell(group.stat(metric) if group else None, paper, marked=bool(group and group.overlap),
+                            interval=group.interval(metric) if group else None))
         rows.append(row)
     with_paper = any(isinstance(c, Cell) and c.paper is not None for row in rows for c in row)
     notes = ["Cells: measured (paper); measured is mean ± sample std over n seeds."] if with_paper else []
     notes += source_notes(groups, [paper_metric] if paper_metric else []) + overlap_notes(groups)
-    return Table(title, ["model", *methods], rows, notes + recipe_notes(groups) + seed_notes(groups))
+    return Table(title, ["model", *methods], rows, notes + interval_notes(rows) + recipe_notes(groups) + seed_notes(groups))
+
+
+#: The note under a table with bootstrap intervals.
+INTERVAL_NOTE = ("[low, high]: a single run's 95% percentile bootstrap interval over the test images "
+                 "(1,000 resamples, seed 0; results.json's error_ci95 / mean_error_ci95), shown where n=1.")
+
+
+def interval_notes(rows: Sequence[Sequence[Cell | str]]) -> list[str]:
+    """``[INTERVAL_NOTE]`` when a cell of ``rows`` shows a bootstrap interval, else nothing."""
+    shown = any(isinstance(c, Cell) and c.interval is not None and c.stat is not None and c.stat.n == 1
+                for row in rows for c in row)
+    return [INTERVAL_NOTE] if shown else []
+
+
+def _row_head(g: Group) -> list[Cell | str]:
+    """model, method (with its recipe) and the number of runs of a cell."""
+    return [g.model, method_label(g), str(len(g.runs))]
+
+
+def _with_interval(g: Group, metric: str) -> Cell:
+    return Cell(g.stat(metric), interval=g.interval(metric))
+
+
+def summary_table(groups: Sequence[Group]) -> Table:
+    """The headline errors side by side, one row per (model, method, recipe): clean, the mean
+    corruption error (mCE where AlexNet-normalized) and each natural-shift set."""
+    shifts = shift_names(run for g in groups for run in g.runs)
+    normalized = any(g.stat("mce").n for g in groups)
+    corrupted = "mce" if normalized else "mean_corruption_error"
+    rows: list[list[Cell | str]] = [
+        [*_row_head(g), _with_interval(g, "clean_error"), _with_interval(g, corrupted),
+         *[_with_interval(g, f"shift_error/{name}") for name in shifts]]
+        for g in groups
+    ]
+    return Table(f"{groups[0].dataset_label}: summary, error (%)",
+                 ["model", "method", "n", "clean", "mCE" if normalized else "mean corruption error", *shifts], rows,
+                 ["Cells: mean ± sample std over the n seeds."] + interval_notes(rows) + overlap_notes(groups))
+
+
+def shift_fits(groups: Sequence[Group]) -> dict[str, Fit | None]:
+    """Per natural-shift set of one dataset's ``groups``, the baseline fit of ``robustness``."""
+    return {name: baseline_fit(groups, name) for name in shift_names(run for g in groups for run in g.runs)}
+
+
+def shifts_table(groups: Sequence[Group]) -> Table:
+    """Natural distribution shifts: per (model, method, recipe) the clean error, each shift set's
+    error and, where the standard runs give a baseline fit, the effective robustness (mean over the
+    runs of each run's shift accuracy minus the fit's prediction, percentage points)."""
+    fits = shift_fits(groups)
+    header = ["model", "method", "n", "clean"]
+    for name, fit in fits.items():
+        header += [name] + ([f"{name} ER"] if fit is not None else [])
+    rows: list[list[Cell | str]] = []
+    for g in groups:
+        row = [*_row_head(g), _with_interval(g, "clean_error")]
+        for name, fit in fits.items():
+            row.append(_with_interval(g, f"shift_error/{name}"))
+            if fit is not None:
+                row.append(Cell(stat(effective_robustness(run, name, fit) for run in g.runs)))
+        rows.append(row)
+    notes = ["Cells: error (%), mean ± sample std over the n seeds."] + interval_notes(rows)
+    for name, fit in fits.items():
+        if fit is None:
+            notes.append(f"{name}: no effective robustness: {no_fit_reason(groups, name)}.")
+        else:
+            notes.append(f"{name} ER: effective robustness (Taori et al. 2020), shift accuracy minus the "
+                         f"baseline's prediction from clean accuracy (percentage points); baseline on logit axes: "
+                         f"{fit.describe()}.")
+    return Table(f"{groups[0].dataset_label}: natural distribution shifts, error (%) and effective robustness",
+                 header, rows, notes)
+
+
+#: The note under the uncertainty table.
+UNCERTAINTY_NOTE = ("NLL in nats; Brier score summed over classes (in [0, 2]); ECE with 15 equal-width bins "
+                    "(percent); corrupted: all corrupted images pooled. Mean ± sample std over the n seeds.")
+
+
+def uncertainty_table(groups: Sequence[Group]) -> Table:
+    """NLL, Brier score and ECE of the clean and the pooled corrupted sets and of each natural-shift
+    set, one row per (model, method, recipe)."""
+    sets = [("clean", "clean_{}"), ("corrupted", "corrupted_{}")]
+    sets += [(name, "shift_{}/" + name) for name in shift_names(run for g in groups for run in g.runs)]
+    present = [(label, pattern) for label, pattern in sets
+               if any(g.stat(pattern.format(key)).n for g in groups for key in ("nll", "brier", "ece"))]
+    header = ["model", "method", "n"]
+    for label, _ in present:
+        header += [f"{label} NLL", f"{label} Brier", f"{label} ECE (%)"]
+    rows: list[list[Cell | str]] = [
+        [*_row_head(g), *[Cell(g.stat(pattern.format(key)), digits=digits) for _, pattern in present
+                          for key, digits in (("nll", 3), ("brier", 3), ("ece", 2))]]
+        for g in groups
+    ]
+    return Table(f"{groups[0].dataset_label}: uncertainty: NLL, Brier score and ECE", header, rows,
+                 [UNCERTAINTY_NOTE])
+
+
+def has_uncertainty(groups: Sequence[Group]) -> bool:
+    """Whether any run records an NLL, Brier score or ECE (results.json files of older versions do not)."""
+    return any(value is not None for g in groups for run in g.runs for key, value in run_metrics(run.results).items()
+               if key.split("/")[0].endswith(("_nll", "_brier", "_ece")))
 
 
 def per_corruption(groups: Sequence[Group], metric_prefix: str = "error", title: str = "") -> Table:
@@ -260,6 +378,10 @@ def dataset_tables(groups: Sequence[Group]) -> list[Table]:
         tables.append(table)
     if normalized:
         tables.append(imagenet_table(groups))
+    if shift_names(run for g in groups for run in g.runs):
+        tables += [summary_table(groups), shifts_table(groups)]
+    if has_uncertainty(groups):
+        tables.append(uncertainty_table(groups))
     return tables
 
 
@@ -271,22 +393,56 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: summary.csv's uncertainty and bootstrap-interval columns (after ``SUMMARY_COLUMNS``).
+UNCERTAINTY_COLUMNS: tuple[str, ...] = (
+    "clean_nll", "clean_brier", "clean_ece", "corrupted_nll", "corrupted_brier", "corrupted_ece",
+    "clean_error_ci95_low", "clean_error_ci95_high", "mean_corruption_error_ci95_low", "mean_corruption_error_ci95_high",
+)
+#: summary.csv's columns per natural-shift set ``<name>`` (then the per-corruption errors).
+SHIFT_COLUMNS: tuple[str, ...] = (
+    "shift_error/{}", "shift_error_ci95_low/{}", "shift_error_ci95_high/{}", "shift_er/{}", "shift_nll/{}",
+    "shift_brier/{}", "shift_ece/{}",
+)
+
+
 def summary_csv(groups: Sequence[Group]) -> str:
-    """summary.csv: one row per run, with its cell's recipe label and every per-corruption mean."""
+    """summary.csv: one row per run, with its cell's recipe label, its uncertainty metrics and
+    bootstrap intervals, per natural-shift set its error, interval, effective robustness (``shift_er``,
+    empty without a baseline fit) and uncertainty, and every per-corruption mean."""
     runs: list[tuple[Run, Group]] = [(run, g) for g in groups for run in g.runs]
     names = corruption_names(run for run, _ in runs)
+    shifts = shift_names(run for run, _ in runs)
+    fits = {label: shift_fits([g for g in groups if g.dataset_label == label])
+            for label in dict.fromkeys(g.dataset_label for g in groups)}
+    shift_columns = [column.format(name) for name in shifts for column in SHIFT_COLUMNS]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*SUMMARY_COLUMNS, *(f"error/{name}" for name in names)])
+    writer.writerow([*SUMMARY_COLUMNS, *UNCERTAINTY_COLUMNS, *shift_columns, *(f"error/{name}" for name in names)])
     for run, g in runs:
-        metrics = run_metrics(run.results)
+        metrics = run_metrics(run.results) | interval_columns(run_intervals(run.results))
+        for name in shifts:
+            metrics[f"shift_er/{name}"] = effective_robustness(run, name, fits[g.dataset_label].get(name))
         r = run.results
         identity = [display_path(run.path), r["dataset"], g.data, r["model"], r["augmentation"], _csv(r.get("seed")),
                     _csv(r.get("epochs")), g.recipe_label]
-        measured = [_csv(metrics.get(c)) for c in SUMMARY_COLUMNS[len(identity):-1]]
-        per_corruption = [_csv(metrics.get(f"error/{n}")) for n in names]
-        writer.writerow(identity + measured + [" ".join(run_overlap(run.results))] + per_corruption)
+        measured = [metrics.get(c) for c in SUMMARY_COLUMNS[len(identity):-1]]
+        after = [metrics.get(c) for c in [*UNCERTAINTY_COLUMNS, *shift_columns]]
+        per_corruption = [metrics.get(f"error/{n}") for n in names]
+        writer.writerow(identity + [_csv(v) for v in measured] + [" ".join(run_overlap(run.results))]
+                        + [_csv(v) for v in after + per_corruption])
     return buffer.getvalue()
+
+
+def interval_columns(intervals: dict[str, tuple[float, float]]) -> dict[str, float]:
+    """``run_intervals``' entries as summary.csv columns: ``clean_error_ci95_low``, ...,
+    ``shift_error_ci95_high/<name>``."""
+    columns = {}
+    for metric, (low, high) in intervals.items():
+        base, _, shift = metric.partition("/")
+        suffix = f"/{shift}" if shift else ""
+        columns[f"{base}_ci95_low{suffix}"] = low
+        columns[f"{base}_ci95_high{suffix}"] = high
+    return columns
 
 
 def _csv(value: object) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..files import atomic_write_bytes, atomic_write_text
 from .aggregate import Group, data_notes, datasets, group_runs
 from .collect import Collection, display_path
-from .plots import all_plots
+from .plots import all_plots, effective_robustness_plots
 from .tables import Table, dataset_tables, summary_csv, to_latex, to_markdown
 
 #: What each figure shows (report.md's captions).
@@ -68,6 +68,7 @@ def write_report(collection: Collection, output: Path, sources: Sequence[Path]) 
             atomic_write_bytes(output / name, png)
         elif (output / name).exists():
             (output / name).unlink()  # a stale figure of an earlier report would mislead
+    robustness_plots = write_robustness_plots(groups, output)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     md = ["# augmix-report", "", f"Sources: {', '.join(f'`{display_path(p)}`' for p in sources)} ({stamp}).",
           "Percent throughout. A cell pools the seeds of one (data, model, method, recipe): "
@@ -78,6 +79,8 @@ def write_report(collection: Collection, output: Path, sources: Sequence[Path]) 
     md += ["## Figures", ""]
     for name, png in plots.items():
         md += [f"![{name}]({name})", "", f"*{CAPTIONS[name]}*", ""] if png else [f"- `{name}`: not drawn: {MISSING[name]}.", ""]
+    for name in robustness_plots:
+        md += [f"![{name}]({name})", "", f"*{ROBUSTNESS_CAPTION}*", ""]
     md += [to_markdown(runs_table(groups))]
     markdown = output / "report.md"
     atomic_write_text(markdown, "\n".join(md))
@@ -86,3 +89,23 @@ def write_report(collection: Collection, output: Path, sources: Sequence[Path]) 
     tex += [to_latex(t) for ts in tables.values() for t in ts]
     atomic_write_text(output / "report.tex", "\n".join(tex))
     return Report(output, markdown, [ts[0] for ts in tables.values()])
+
+
+#: The caption of each effective-robustness figure.
+ROBUSTNESS_CAPTION = (
+    "Effective robustness (Taori et al. 2020): accuracy on the shift set vs clean accuracy, one point per run, "
+    "both axes logit-scaled; dashed: the least-squares line through the standard runs on these axes (none, with "
+    "a note, for fewer than 2); a run's effective robustness is its height above that line, in the shifts table."
+)
+
+
+def write_robustness_plots(groups: Sequence[Group], output: Path) -> list[str]:
+    """Write one effective-robustness PNG per dataset and shift set into ``output``, remove those of
+    an earlier report that this one does not draw, and return the names written."""
+    pngs = effective_robustness_plots(groups)
+    for name, png in pngs.items():
+        atomic_write_bytes(output / name, png)
+    for stale in output.glob("effective_robustness_*.png"):
+        if stale.name not in pngs:
+            stale.unlink()
+    return list(pngs)
