@@ -76,7 +76,7 @@ def evaluate(
         progress: progress bars (a line a minute when stderr is not a terminal).
 
     Returns:
-        ``{"clean": ..., "corruptions": ..., "perturbations": ...}`` as in ``results.json``
+        ``{"clean": ..., "corruptions": ..., "perturbations": ..., "corruptions_bar": ...}`` as in ``results.json``
         (docs/benchmarks.md), a suite not run being None; percentages, not rounded.
 
     Raises:

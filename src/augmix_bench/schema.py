@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .data.names import CORRUPTIONS, EXTRA_CORRUPTIONS, SEVERITIES
+from .data.names import ALL_CBAR_CORRUPTIONS, CORRUPTIONS, EXTRA_CORRUPTIONS, SEVERITIES
 from .errors import UserError
 
 
@@ -129,7 +129,9 @@ DATA_PIPELINES: tuple[str, ...] = ("auto", "cpu", "hybrid", "gpu")
 #: ``optim.schedule``: the learning-rate schedules.
 SCHEDULES: tuple[str, ...] = ("cosine", "step")
 #: ``eval.suites`` / ``parts``: the evaluation suites, and the data parts a benchmark prepares.
-SUITES: tuple[str, ...] = ("clean", "corruptions", "perturbations")
+SUITES: tuple[str, ...] = ("clean", "corruptions", "perturbations", "corruptions_bar")
+#: ``parts`` of ``augmix-download``: the suites with a published, checksummed source (-C-bar has none).
+DOWNLOAD_PARTS: tuple[str, ...] = tuple(s for s in SUITES if s != "corruptions_bar")
 #: ``checkpoint_format`` of ``augmix-eval``: saved by ``augmix-train``, by the AugMix reference
 #: implementation, or a bare ``state_dict`` (e.g. a torchvision or timm model's weights).
 CHECKPOINT_FORMATS: tuple[str, ...] = ("native", "reference", "state_dict")
@@ -137,6 +139,11 @@ CHECKPOINT_FORMATS: tuple[str, ...] = ("native", "reference", "state_dict")
 CORRUPTION_TABLES: tuple[str, ...] = ("cifar", "imagenet")
 #: Every corruption ``augmix-corrupt`` generates: the benchmark's 15, then the 4 held-out ones.
 ALL_CORRUPTIONS: tuple[str, ...] = (*CORRUPTIONS, *EXTRA_CORRUPTIONS)
+#: ``corrupt.suite``: which benchmark ``augmix-corrupt`` builds: ``c`` (-C, Hendrycks & Dietterich)
+#: or ``cbar`` (-C-bar, Mintun et al.).
+CORRUPTION_SUITES: tuple[str, ...] = ("c", "cbar")
+#: Every name ``corrupt.corruptions`` accepts: the -C ones, then the -C-bar ones (each suite checks its own).
+CORRUPT_NAMES: tuple[str, ...] = (*ALL_CORRUPTIONS, *ALL_CBAR_CORRUPTIONS)
 
 #: ``seed`` of ``augmix-train`` and ``augmix-corrupt``: torch seeds its data sampler with
 #: ``seed + epoch``, which must stay within 64 bits, so seeds stop at 2**63 - 1.
@@ -194,7 +201,7 @@ EVAL_RULES: dict[str, Rule] = {
 
 #: Keys of ``augmix-download``.
 DOWNLOAD_RULES: dict[str, Rule] = {
-    "parts": Rule("list", items=_choice(*SUITES)),
+    "parts": Rule("list", items=_choice(*DOWNLOAD_PARTS)),
     "progress": Rule("bool"),
     "dataset.root": Rule("str"),
     "dataset.download": Rule("bool"),
@@ -207,7 +214,10 @@ CORRUPT_RULES: dict[str, Rule] = {
     "progress": Rule("bool"),
     "corrupt.workers": Rule("int", minimum=1, nullable=True),
     "corrupt.parameters": _choice(*CORRUPTION_TABLES, nullable=True),
-    "corrupt.corruptions": Rule("list", items=_choice(*ALL_CORRUPTIONS), nullable=True, distinct=True, min_items=1),
+    "corrupt.suite": _choice(*CORRUPTION_SUITES),
+    "corrupt.corruptions": Rule(
+        "list", items=_choice(*CORRUPT_NAMES), nullable=True, distinct=True, min_items=1
+    ),
     "corrupt.severities": Rule(
         "list", items=Rule("int", minimum=min(SEVERITIES), maximum=max(SEVERITIES)), distinct=True, min_items=1
     ),
