@@ -120,7 +120,7 @@ def recipe_notes(groups: Sequence[Group]) -> list[str]:
         cells.setdefault((g.model, g.augmentation), []).append(g)
     for (model, augmentation), members in cells.items():
         if len(members) > 1:
-            recipes = "; ".join(g.recipe_label for g in members)
+            recipes = "; ".join(g.recipe_label or "the common recipe and protocol" for g in members)
             notes.append(f"{model} / {augmentation}: runs with different recipes ({recipes}) are reported "
                          "separately, never averaged together.")
     return notes
