@@ -90,10 +90,11 @@ def test_evaluate_gives_the_numbers_of_augmix_eval(
         model, "cifar10", root=cifar10_root, suites=("clean", "corruptions"), device="cpu",
         batch_size=config.trainer.eval_batch_size, progress=False,
     )
-    assert set(results) == {"clean", "corruptions", "perturbations", "shifts"}
+    assert set(results) == {"clean", "corruptions", "perturbations", "shifts", "corruptions_bar"}
     assert results["shifts"] is None and cli_results["shifts"] is None
     assert results["clean"] == cli_results["clean"] and results["corruptions"] == cli_results["corruptions"]
     assert results["perturbations"] is None and cli_results["perturbations"] is None
+    assert results["corruptions_bar"] is None and cli_results["corruptions_bar"] is None
     assert results["clean"]["n"] == 100 and len(results["corruptions"]["per_corruption"]) == 15
     # the numbers say something: the model's -C errors vary with the corruption
     assert len({entry["mean_error"] for entry in results["corruptions"]["per_corruption"].values()}) > 1
@@ -125,7 +126,7 @@ def test_evaluate_restores_the_training_flag(cifar10_root: Path) -> None:
     ("arguments", "message"),
     [
         ({"dataset": "cifar11"}, "unknown dataset 'cifar11'; choose from: cifar10, cifar100, image_folder, imagenet, synthetic"),
-        ({"suites": ("clean", "noise")}, "unknown eval suite 'noise' in suites; choose from: clean, corruptions, perturbations, shifts"),
+        ({"suites": ("clean", "noise")}, "unknown eval suite 'noise' in suites; choose from: clean, corruptions, perturbations, shifts, corruptions_bar"),
         ({"batch_size": 0}, "batch_size=0 is invalid; accepted: an integer >= 1"),
         ({"batch_size": 2.5}, "batch_size=2.5 is invalid; accepted: an integer >= 1"),
         ({"limit": 0}, "limit=0 is invalid; accepted: null or an integer >= 1"),

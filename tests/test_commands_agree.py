@@ -20,9 +20,9 @@ from augmix_bench.data.names import CORRUPTIONS, SEVERITIES
 from augmix_bench.errors import UserError
 from augmix_bench.evaluation.suite import Evaluator
 from augmix_bench.runtime import Runtime
-from augmix_bench.schema import ALL_CORRUPTIONS
+from augmix_bench.schema import ALL_CORRUPTIONS, CORRUPT_NAMES
 
-NAMES = ", ".join(ALL_CORRUPTIONS)
+NAMES = ", ".join(CORRUPT_NAMES)
 
 
 @pytest.mark.parametrize(("override", "line"), [

@@ -29,6 +29,7 @@ from augmix_bench.corrupt import (
 from augmix_bench.commands.corrupt import run_corrupt
 from augmix_bench.data import CifarBenchmark, ImageNetBenchmark
 from augmix_bench.errors import UserError
+from augmix_bench.schema import CORRUPT_NAMES
 
 QUIET = ("progress=false",)
 
@@ -190,7 +191,7 @@ def test_bad_input_is_one_line_before_any_work(cifar: dict, tmp_path: Path, monk
     result = run_in_process("augmix-corrupt", f"dataset.root={root}", "corrupt.corruptions=[fog,rain]", *QUIET)
     assert result.returncode == 2 and result.stderr.strip().splitlines() == [
         "augmix-corrupt: error: corrupt.corruptions=['fog', 'rain'] is invalid; accepted: null or a non-empty list "
-        f"of distinct items, each one of {', '.join(ALL_CORRUPTIONS)}"
+        f"of distinct items, each one of {', '.join(CORRUPT_NAMES)}"
     ]
     cifar_config = {"dataset": {"name": "cifar10", "_target_": "augmix_bench.data.CifarBenchmark", "variant": "cifar10",
                                 "root": str(root)},

@@ -16,7 +16,7 @@ from conftest import CORRUPTION_NAMES, TINY_RUN, run_cli, run_in_process, write_
 
 SCHEMA = {
     "dataset", "model", "augmentation", "seed", "epochs", "data", "corruption_overlap", "clean", "corruptions",
-    "perturbations", "shifts", "meta", "config",
+    "perturbations", "shifts", "corruptions_bar", "protocol", "meta", "config",
 }
 
 

@@ -80,7 +80,7 @@ def evaluate(
             dataset's default ones, e.g. cifar10_1 and cifar10_2 for CIFAR-10).
 
     Returns:
-        ``{"clean": ..., "corruptions": ..., "perturbations": ..., "shifts": ...}`` as in ``results.json``
+        ``{"clean": ..., "corruptions": ..., "perturbations": ..., "shifts": ..., "corruptions_bar": ...}`` as in ``results.json``
         (docs/benchmarks.md), a suite not run being None; percentages, not rounded.
 
     Raises:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .data.names import CORRUPTIONS, EXTRA_CORRUPTIONS, SEVERITIES
+from .data.names import ALL_CBAR_CORRUPTIONS, CORRUPTIONS, EXTRA_CORRUPTIONS, SEVERITIES
 from .errors import UserError
 
 
@@ -129,7 +129,7 @@ DATA_PIPELINES: tuple[str, ...] = ("auto", "cpu", "hybrid", "gpu")
 #: ``optim.schedule``: the learning-rate schedules.
 SCHEDULES: tuple[str, ...] = ("cosine", "step")
 #: ``eval.suites`` / ``parts``: the evaluation suites, and the data parts a benchmark prepares.
-SUITES: tuple[str, ...] = ("clean", "corruptions", "perturbations", "shifts")
+SUITES: tuple[str, ...] = ("clean", "corruptions", "perturbations", "shifts", "corruptions_bar")
 #: ``eval.shifts``: the natural-shift test sets of each dataset family (``data/shifts.py``), the
 #: names of ``results.json``'s ``shifts.<name>``; a family's default is all of them but CIFAR-10.1 v4
 #: (v6 is the version its authors recommend).
@@ -148,6 +148,8 @@ SHIFTS_RULE = Rule(
     "list", items=Rule("str"), nullable=True, distinct=True, min_items=1,
     text="a non-empty list of distinct shift-set names (null: all of the dataset's)",
 )
+#: ``parts`` of ``augmix-download``: the suites with a published, checksummed source (-C-bar has none).
+DOWNLOAD_PARTS: tuple[str, ...] = tuple(s for s in SUITES if s != "corruptions_bar")
 #: ``checkpoint_format`` of ``augmix-eval``: saved by ``augmix-train``, by the AugMix reference
 #: implementation, or a bare ``state_dict`` (e.g. a torchvision or timm model's weights).
 CHECKPOINT_FORMATS: tuple[str, ...] = ("native", "reference", "state_dict")
@@ -155,6 +157,11 @@ CHECKPOINT_FORMATS: tuple[str, ...] = ("native", "reference", "state_dict")
 CORRUPTION_TABLES: tuple[str, ...] = ("cifar", "imagenet")
 #: Every corruption ``augmix-corrupt`` generates: the benchmark's 15, then the 4 held-out ones.
 ALL_CORRUPTIONS: tuple[str, ...] = (*CORRUPTIONS, *EXTRA_CORRUPTIONS)
+#: ``corrupt.suite``: which benchmark ``augmix-corrupt`` builds: ``c`` (-C, Hendrycks & Dietterich)
+#: or ``cbar`` (-C-bar, Mintun et al.).
+CORRUPTION_SUITES: tuple[str, ...] = ("c", "cbar")
+#: Every name ``corrupt.corruptions`` accepts: the -C ones, then the -C-bar ones (each suite checks its own).
+CORRUPT_NAMES: tuple[str, ...] = (*ALL_CORRUPTIONS, *ALL_CBAR_CORRUPTIONS)
 
 #: ``augmentation.preset`` of PRIME: the reference's parameter sets (``augment/prime.py``).
 AUGMENTATION_PRESETS: tuple[str, ...] = ("cifar", "imagenet")
@@ -218,7 +225,7 @@ EVAL_RULES: dict[str, Rule] = {
 
 #: Keys of ``augmix-download``.
 DOWNLOAD_RULES: dict[str, Rule] = {
-    "parts": Rule("list", items=_choice(*SUITES)),
+    "parts": Rule("list", items=_choice(*DOWNLOAD_PARTS)),
     "shifts": SHIFTS_RULE,
     "progress": Rule("bool"),
     "dataset.root": Rule("str"),
@@ -232,7 +239,10 @@ CORRUPT_RULES: dict[str, Rule] = {
     "progress": Rule("bool"),
     "corrupt.workers": Rule("int", minimum=1, nullable=True),
     "corrupt.parameters": _choice(*CORRUPTION_TABLES, nullable=True),
-    "corrupt.corruptions": Rule("list", items=_choice(*ALL_CORRUPTIONS), nullable=True, distinct=True, min_items=1),
+    "corrupt.suite": _choice(*CORRUPTION_SUITES),
+    "corrupt.corruptions": Rule(
+        "list", items=_choice(*CORRUPT_NAMES), nullable=True, distinct=True, min_items=1
+    ),
     "corrupt.severities": Rule(
         "list", items=Rule("int", minimum=min(SEVERITIES), maximum=max(SEVERITIES)), distinct=True, min_items=1
     ),

@@ -39,6 +39,7 @@ from ..schema import CHECKPOINT_FORMATS
 from ..files import check_writable
 from ..models import load_reference_weights
 from ..models.state_dict import load_fitting_state_dict
+from ..evaluation.protocol import build_protocol
 from ..evaluation.results import assemble_results, write_results
 from ..evaluation.suite import Evaluator, check_suites, required_parts
 
@@ -198,6 +199,7 @@ def evaluate_checkpoint(cfg: DictConfig, overrides: Sequence[str]) -> tuple[dict
     evaluator = Evaluator(benchmark, runtime, int(run_cfg.trainer.eval_batch_size), run_cfg.eval.limit, shifts)
     start = time.perf_counter()
     evaluation = evaluator.run(model, suites)
+    data = benchmark.data_identity(suites)
     results = assemble_results(
         OmegaConf.to_container(run_cfg, resolve=True),
         evaluation,
@@ -206,7 +208,8 @@ def evaluate_checkpoint(cfg: DictConfig, overrides: Sequence[str]) -> tuple[dict
         eval_seconds=time.perf_counter() - start,
         train_images_per_second=None,
         identity=setup.identity,
-        data=benchmark.data_identity(suites),
+        data=data,
+        protocol=build_protocol(benchmark, suites, run_cfg.eval.limit, len(benchmark.test_set()), data),
     )
     write_results(output, results)
     return results, output

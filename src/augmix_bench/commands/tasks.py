@@ -77,10 +77,13 @@ TASKS: dict[str, Callable[[DictConfig], Any]] = {
 
 
 def _log_headline(results: dict[str, Any], written_to: Path) -> None:
-    """Log the clean and mean corruption errors of ``results`` (``-`` for a suite not run) and where they are."""
+    """Log the clean and mean corruption errors of ``results`` (``-`` for a suite not run), the
+    -C-bar mean error when that suite ran, and where they are."""
     clean = (results.get("clean") or {}).get("error")
     corrupted = (results.get("corruptions") or {}).get("mean_error")
-    log.info("clean error %s, mean corruption error %s -> %s", _percent(clean), _percent(corrupted), written_to)
+    bar = (results.get("corruptions_bar") or {}).get("mean_error")
+    extra = "" if bar is None else f", -C-bar mean error {_percent(bar)}"
+    log.info("clean error %s, mean corruption error %s%s -> %s", _percent(clean), _percent(corrupted), extra, written_to)
 
 
 def _percent(value: float | None) -> str:

@@ -1,4 +1,4 @@
-"""Generating a -C set: chunks of (corruption, severity, images) over a pool of processes.
+"""Generating a -C (or -C-bar) set: chunks of (corruption, severity, images) over a pool of processes.
 
 Each chunk draws its randomness from per-image generators (``seeding``), so the bytes written do
 not depend on the number of workers or on the order in which chunks finish. Finished chunks and
@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from ..console import progress_bar
+from .cbar import corrupt_cbar
 from .parameters import CorruptionSetting
 from .registry import DETERMINISTIC, corrupt_images
 from .seeding import image_generators
@@ -30,12 +31,14 @@ Layout = Union[NpyLayout, ImageLayout]
 
 @dataclass(frozen=True)
 class Job:
-    """What to generate: images of ``source`` into ``layout`` with table ``table`` and ``seed``."""
+    """What to generate: images of ``source`` into ``layout`` with table ``table`` and ``seed``;
+    ``suite`` ``c`` (the -C corruptions) or ``cbar`` (the -C-bar ones, ``table`` naming their set)."""
 
     source: Source
     layout: Layout
     table: str
     seed: int
+    suite: str = "c"
 
 
 _JOB: Job | None = None
@@ -55,6 +58,9 @@ def _start_worker(job: Job) -> None:
 def corrupt_chunk(job: Job, corruption: str, severity: int, start: int, stop: int) -> np.ndarray:
     """The corrupted images ``start``..``stop`` of one corruption and severity."""
     images = job.source.load(start, stop)
+    if job.suite == "cbar":
+        rngs = image_generators(job.seed, corruption, severity, range(start, stop))
+        return np.stack([corrupt_cbar(image, corruption, severity, rng, job.table) for image, rng in zip(images, rngs)])
     setting = CorruptionSetting(job.table, job.source.side, severity)
     rngs = None if corruption in DETERMINISTIC else image_generators(job.seed, corruption, severity, range(start, stop))
     return corrupt_images(images, corruption, setting, rngs)

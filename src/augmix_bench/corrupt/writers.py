@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .. import __version__
 from ..data.identity import CORRUPT_MANIFEST
 from ..data.names import SEVERITIES
 from ..errors import UserError
@@ -78,8 +79,9 @@ class Manifest:
             )
 
     def save(self) -> None:
-        """Write the manifest atomically."""
-        atomic_write_json(self.path, {"settings": self.settings, "finished": self.finished})
+        """Write the manifest atomically, with the tool and version that generated the folder."""
+        generator = {"tool": "augmix-corrupt", "version": __version__}
+        atomic_write_json(self.path, {"settings": self.settings, "finished": self.finished, "generator": generator})
 
 
 @dataclass(frozen=True)

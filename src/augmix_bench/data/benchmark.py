@@ -90,6 +90,32 @@ class Benchmark(ABC):
         """The corruptions evaluated for the mean corruption error."""
         return CORRUPTIONS
 
+    def corruption_bar_names(self) -> tuple[str, ...]:
+        """The -C-bar corruptions evaluated for the suite ``corruptions_bar`` (none unless the family has a -C-bar set)."""
+        return ()
+
+    def corrupted_bar_set(self, corruption: str, severity: int) -> Dataset:
+        """Test images under -C-bar ``corruption`` at ``severity`` (1-5); families without one raise a ``UserError``."""
+        raise UserError(f"dataset {self.name!r} has no -C-bar set (corruptions_bar)")
+
+    def corruption_bar_identity(self) -> dict[str, Any] | None:
+        """Where the -C-bar set comes from and its fingerprint (``identity.corruption_source``); None without one."""
+        return None
+
+    def set_folder(self, part: str) -> Path | None:
+        """The folder a robustness part (``corruptions``, ``corruptions_bar``) is read from; None where the family has none."""
+        return None
+
+    def released_archives(self, part: str) -> list[Any]:
+        """The published archives (``sources.Archive``: file, url, md5) that ``part`` is installed from
+        when read from its usual place; empty where it has none."""
+        return []
+
+    def transform_protocol(self) -> dict[str, str | None]:
+        """How evaluation images are prepared, in words: ``eval_transform`` (clean) and
+        ``corrupted_transform`` (-C / -C-bar / -P images; None: the clean one)."""
+        return {"eval_transform": "none: the stored arrays, as they are", "corrupted_transform": None}
+
     def perturbation_names(self) -> tuple[str, ...]:
         """The perturbations evaluated for the flip metrics (none unless the family has a -P set)."""
         return ()
@@ -102,11 +128,15 @@ class Benchmark(ABC):
         """``results.json``'s ``data`` entry (``data/identity.py``): the name, a fingerprint of the
         files where the name alone does not say which they are, and, when ``parts`` include
         corruptions, where the -C set came from."""
-        return {
+        parts = list(parts)
+        identity = {
             "name": self.name,
             "fingerprint": self.files_fingerprint(),
             "corruptions": self.corruption_identity() if "corruptions" in parts else None,
         }
+        if "corruptions_bar" in parts:
+            identity["corruptions_bar"] = self.corruption_bar_identity()
+        return identity
 
     def files_fingerprint(self) -> str | None:
         """A fingerprint of the clean splits' files; None where the name identifies a published release."""
@@ -204,6 +234,11 @@ class Benchmark(ABC):
                 continue
             if part == "perturbations" and not self.perturbation_names():
                 raise UserError(f"{problem}; leave perturbations out of eval.suites")
+            if part == "corruptions_bar" and not (download and self.can_download(part)):
+                raise UserError(
+                    f"{problem}; build it with augmix-corrupt corrupt.suite=cbar and point "
+                    "dataset.corruptions_bar_dir at it, or leave corruptions_bar out of eval.suites"
+                )
             if not (download and self.can_download(part)):
                 fetch = "run with dataset.download=true, or " if self.can_download(part) else ""
                 raise UserError(

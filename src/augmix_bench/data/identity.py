@@ -68,3 +68,23 @@ def corruption_source(folder: Path, given: bool, list_files: bool) -> dict[str, 
         return {"source": "released", "fingerprint": None}
     fingerprint = listing_fingerprint({"": folder}) if list_files else None
     return {"source": "corruptions_dir", "fingerprint": fingerprint}
+
+
+def generation_record(folder: Path) -> dict[str, Any] | None:
+    """How ``augmix-corrupt`` generated ``folder``, read from its manifest: ``tool``, ``version``
+    (None in manifests written before they were recorded), the generation ``settings`` (seed,
+    suite, parameter table, ...) and the manifest's path; None for a folder it did not write."""
+    manifest = folder / CORRUPT_MANIFEST
+    try:
+        recorded = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(recorded, dict):
+        return None
+    generator = recorded.get("generator") if isinstance(recorded.get("generator"), dict) else {}
+    return {
+        "tool": generator.get("tool", "augmix-corrupt"),
+        "version": generator.get("version"),
+        "settings": recorded.get("settings"),
+        "manifest": str(manifest),
+    }

@@ -6,6 +6,7 @@ Layout under ``dataset.root`` (see docs/benchmarks.md)::
     <folder>/val/<wnid>/*.JPEG                         clean validation images, one folder per class
     ImageNet-C/<corruption>/<severity>/<wnid>/*.JPEG   the Zenodo release, unpacked
     ImageNet-P/<perturbation>/<wnid>/*.mp4             the Zenodo release, unpacked
+    ImageNet-C-Bar/<corruption>/<severity>/<wnid>/*.JPEG  ImageNet-C-bar (Mintun et al.), placed by hand
 
 Class indices are the positions of the wnids among the sorted class folders of ``train/`` (of
 ``val/`` when there is no ``train/``), and the -C and -P sets are labelled with those indices, so a
@@ -29,7 +30,7 @@ from .benchmark import Benchmark, PerturbedSequences
 from .download import install_archive
 from .identity import corruption_source
 from .image_files import IMAGE_SUFFIXES, FolderClasses, ImageFileDataset, scan_files
-from .names import IMAGENET_PERTURBATIONS, SEVERITIES
+from .names import CBAR_CORRUPTIONS, IMAGENET_PERTURBATIONS, SEVERITIES
 from .sources import (
     IMAGENET_CORRUPTED,
     IMAGENET_INSTRUCTIONS,
@@ -41,6 +42,9 @@ from .videos import VIDEO_SUFFIXES, VideoFramesDataset
 #: Folder names of the released benchmarks under ``dataset.root``.
 CORRUPTED_FOLDER = "ImageNet-C"
 PERTURBED_FOLDER = "ImageNet-P"
+#: ImageNet-C-bar's folder under ``dataset.root``: the name make_imagenet_c_bar.py writes
+#: (facebookresearch/augmentation-corruption); the preprocessed release has the same inner layout.
+CORRUPTED_BAR_FOLDER = "ImageNet-C-Bar"
 #: How -C / -P images are prepared: ``resize_crop`` (Resize + CenterCrop like the clean set, the AugMix
 #: reference's ``imagenet.py``) or ``center_crop`` (CenterCrop only, Hendrycks' ImageNet-C ``test.py``).
 CORRUPTED_TRANSFORMS: tuple[str, ...] = ("resize_crop", "center_crop")
@@ -86,6 +90,7 @@ class ImageNetBenchmark(FolderClasses, Benchmark):
         corruptions_md5: Mapping[str, str] | None = None,
         corruptions_dir: str | Path | None = None,
         corrupted_transform: str = "resize_crop",
+        corruptions_bar_dir: str | Path | None = None,
     ) -> None:
         self.root = Path(root).expanduser()
         self.name = name
@@ -101,6 +106,7 @@ class ImageNetBenchmark(FolderClasses, Benchmark):
         self.mean = tuple(IMAGENET_MEAN if mean is None else mean)
         self.std = tuple(IMAGENET_STD if std is None else std)
         self.corruptions_dir = Path(corruptions_dir).expanduser() if corruptions_dir else None
+        self.corruptions_bar_dir = Path(corruptions_bar_dir).expanduser() if corruptions_bar_dir else None
         unknown = sorted(set(corruptions_md5 or {}) - set(IMAGENET_CORRUPTED))
         if unknown:
             raise UserError(
@@ -125,6 +131,46 @@ class ImageNetBenchmark(FolderClasses, Benchmark):
         """The released ImageNet-C, a generated set or another ``corruptions_dir`` (millions of files:
         its listing is not fingerprinted)."""
         return corruption_source(self.corrupted_folder, given=self.corruptions_dir is not None, list_files=False)
+
+    @property
+    def corrupted_bar_folder(self) -> Path:
+        """``<root>/ImageNet-C-Bar`` (``corruptions_bar_dir`` when given)."""
+        return self.corruptions_bar_dir or self.root / CORRUPTED_BAR_FOLDER
+
+    def corruption_bar_names(self) -> tuple[str, ...]:
+        """The ten ImageNet-C-bar corruptions."""
+        return CBAR_CORRUPTIONS["imagenet"]
+
+    def corruption_bar_identity(self) -> dict[str, Any]:
+        """The preprocessed release (in its usual place), a generated set or another folder."""
+        return corruption_source(
+            self.corrupted_bar_folder, given=self.corruptions_bar_dir is not None, list_files=False
+        )
+
+    def corrupted_bar_set(self, corruption: str, severity: int) -> Dataset:
+        """``ImageNet-C-Bar/<corruption>/<severity>`` as (uint8 tensor, clean class index), prepared as -C."""
+        if severity not in SEVERITIES:
+            raise UserError(f"severity {severity} is invalid; accepted: 1-5")
+        folder = self.corrupted_bar_folder / corruption / str(severity)
+        return ImageFileDataset(
+            scan_files(folder, self.class_to_index, IMAGE_SUFFIXES), self.released_transform()
+        )
+
+    def set_folder(self, part: str) -> Path | None:
+        """The ImageNet-C or ImageNet-C-bar folder."""
+        return {"corruptions": self.corrupted_folder, "corruptions_bar": self.corrupted_bar_folder}.get(part)
+
+    def released_archives(self, part: str) -> list[Any]:
+        """The Zenodo ImageNet-C archives, when -C is read from its usual place."""
+        if part == "corruptions" and self.corruptions_dir is None:
+            return list(self.corruption_archives.values())
+        return []
+
+    def transform_protocol(self) -> dict[str, str | None]:
+        """Resize + CenterCrop for clean images; ``corrupted_transform`` for -C / -C-bar / -P."""
+        clean = f"Resize({self.resize_size}) + CenterCrop({self.image_size})"
+        corrupted = clean if self.corrupted_transform == "resize_crop" else f"CenterCrop({self.image_size})"
+        return {"eval_transform": clean, "corrupted_transform": f"{self.corrupted_transform}: {corrupted}"}
 
     @property
     def perturbed_folder(self) -> Path:
@@ -211,6 +257,11 @@ class ImageNetBenchmark(FolderClasses, Benchmark):
                 if absent
                 else None
             )
+        if part == "corruptions_bar":
+            folder = self.corrupted_bar_folder
+            names = self.corruption_bar_names()
+            absent = [f"{c}/{s}" for c in names for s in SEVERITIES if not (folder / c / str(s)).is_dir()]
+            return f"ImageNet-C-bar incomplete in {folder} (missing {_listing(absent)})" if absent else None
         if part == "perturbations":
             absent = [p for p in self.perturbation_names() if not (self.perturbed_folder / p).is_dir()]
             if not absent:

@@ -49,3 +49,21 @@ IMAGENET_PERTURBATIONS: tuple[str, ...] = tuple(
 #: Noise perturbations: their frames are independent draws, so every frame is compared with the first
 #: (the other perturbations are compared frame to frame).
 NOISE_PERTURBATIONS: tuple[str, ...] = ("gaussian_noise", "shot_noise")
+
+#: The ten corruptions of each -C-bar set (Mintun et al., 2021), in the order of the reference's csv
+#: files (facebookresearch/augmentation-corruption, imagenet_c_bar/cifar10_c_bar.csv and
+#: imagenet_c_bar.csv); ``corrupt/cbar.py`` holds their parameters. ``cifar``: CIFAR-10-C-bar,
+#: ``imagenet``: ImageNet-C-bar.
+CBAR_CORRUPTIONS: dict[str, tuple[str, ...]] = {
+    "cifar": (
+        "blue_noise_sample", "checkerboard_cutout", "inverse_sparkles", "pinch_and_twirl", "ripple",
+        "brownish_noise", "circular_motion_blur", "lines", "sparkles", "transverse_chromatic_abberation",
+    ),
+    "imagenet": (
+        "caustic_refraction", "inverse_sparkles", "sparkles", "perlin_noise", "blue_noise_sample",
+        "plasma_noise", "checkerboard_cutout", "cocentric_sine_waves", "single_frequency_greyscale",
+        "brownish_noise",
+    ),
+}
+#: Every -C-bar corruption of either set, each once.
+ALL_CBAR_CORRUPTIONS: tuple[str, ...] = tuple(dict.fromkeys(n for names in CBAR_CORRUPTIONS.values() for n in names))

@@ -125,8 +125,9 @@ class SyntheticCifarBenchmark(CifarBenchmark):
         mean: Sequence[float] | None = None,
         std: Sequence[float] | None = None,
         crop_padding: int = 4,
+        corruptions_bar_dir: str | Path | None = None,
     ) -> None:
-        super().__init__(root, "cifar10", name, mean, std, crop_padding)
+        super().__init__(root, "cifar10", name, mean, std, crop_padding, corruptions_bar_dir=corruptions_bar_dir)
         self.train_size = int(train_size)
         self.test_size = int(test_size)
         self.seed = int(seed)
@@ -134,6 +135,10 @@ class SyntheticCifarBenchmark(CifarBenchmark):
     def perturbation_names(self) -> tuple[str, ...]:
         """None: the demo has no -P set."""
         return ()
+
+    def released_archives(self, part: str) -> list:
+        """None: the demo generates its stand-in -C set instead of downloading one."""
+        return []
 
     def can_download(self, part: str) -> bool:
         """The clean and -C parts are generated."""

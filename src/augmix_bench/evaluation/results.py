@@ -31,13 +31,15 @@ def assemble_results(
     train_images_per_second: float | None,
     identity: dict[str, Any] | None = None,
     data: dict[str, Any] | None = None,
+    protocol: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``results.json`` dict: run identity, the data used, the evaluation entries, meta and the config.
 
     ``identity`` (dataset, model, augmentation, seed, epochs) defaults to ``run_identity(config)``;
     checkpoints not trained by this package pass it explicitly. ``data`` is the benchmark's
-    ``data_identity`` (name, files' fingerprint, -C source), which the report groups runs by.
-    ``corruption_overlap`` names the augmentation's ops that overlap -C corruptions (``held_out``).
+    ``data_identity`` (name, files' fingerprint, -C source), which the report groups runs by;
+    ``corruption_overlap`` names the augmentation's ops that overlap -C corruptions (``held_out``);
+    ``protocol`` how the numbers were measured (``evaluation/protocol.py``).
     """
     return {
         **(run_identity(config) if identity is None else identity),
@@ -47,6 +49,8 @@ def assemble_results(
         "corruptions": evaluation["corruptions"],
         "perturbations": evaluation["perturbations"],
         "shifts": evaluation.get("shifts"),
+        "corruptions_bar": evaluation.get("corruptions_bar"),
+        "protocol": protocol,
         "meta": {
             "git_commit": git_commit(),
             "versions": versions(),

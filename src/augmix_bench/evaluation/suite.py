@@ -42,7 +42,7 @@ from .uncertainty import expected_calibration_error
 #: Evaluation suites that ``eval.suites`` may select.
 log = logging.getLogger(__name__)
 
-SUITES: tuple[str, ...] = ("clean", "corruptions", "perturbations", "shifts")
+SUITES: tuple[str, ...] = ("clean", "corruptions", "perturbations", "shifts", "corruptions_bar")
 
 #: How many of the best classes ``predict`` records per image (for the top-5 distance).
 TOP_K = 5
@@ -357,6 +357,32 @@ class Evaluator:
             "per_corruption": per_corruption,
         }
 
+    def corruptions_bar(self, model: torch.nn.Module) -> dict:
+        """``results.json``'s ``corruptions_bar`` entry: the error of every -C-bar corruption at each
+        severity, their means, and ``mean_error``, the mean over the corruptions of their mean errors
+        (the headline of Mintun et al.), with the RMS calibration error of the pooled predictions."""
+        names = self.benchmark.corruption_bar_names()
+        if not names:
+            raise UserError(f"dataset {self.benchmark.name!r} has no -C-bar set (corruptions_bar)")
+        per_corruption: dict[str, dict] = {}
+        pooled: list[Predictions] = []
+        for corruption in names:
+            errors = []
+            for severity in SEVERITIES:
+                dataset = self.benchmark.corrupted_bar_set(corruption, severity)
+                preds = self._predict(model, dataset, f"{corruption}-{severity}")
+                errors.append(100.0 * error_rate(preds.correct))
+                pooled.append(preds)
+            per_corruption[corruption] = {"errors": errors, "mean_error": float(np.mean(errors))}
+            if self.runtime.is_main:
+                log.info("-C-bar %s: mean error %.2f%%", corruption, per_corruption[corruption]["mean_error"])
+        return {
+            "mean_error": mean_corruption_error({c: v["errors"] for c, v in per_corruption.items()}),
+            **calibration(Predictions.concatenate(pooled)),
+            "corruptions": list(names),
+            "per_corruption": per_corruption,
+        }
+
     def perturbation(self, model: torch.nn.Module, perturbation: str) -> dict:
         """Flip probability (percent) and top-5 distance of one perturbation's sequences.
 
@@ -408,7 +434,7 @@ class Evaluator:
         return entry
 
     def run(self, model: torch.nn.Module, suites: Sequence[str]) -> dict:
-        """The ``clean``, ``corruptions``, ``perturbations`` and ``shifts`` entries of ``results.json``."""
+        """The ``clean``, ``corruptions``, ``perturbations``, ``shifts`` and ``corruptions_bar`` entries of ``results.json``."""
         check_suites(suites)
         clean = self.clean(model) if "clean" in suites else None
         clean_error = clean["error"] if clean is not None else None
@@ -417,6 +443,7 @@ class Evaluator:
             "corruptions": self.corruptions(model, clean_error) if "corruptions" in suites else None,
             "perturbations": self.perturbations(model) if "perturbations" in suites else None,
             "shifts": self.shifts(model) if "shifts" in suites else None,
+            "corruptions_bar": self.corruptions_bar(model) if "corruptions_bar" in suites else None,
         }
 
 

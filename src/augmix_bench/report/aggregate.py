@@ -14,6 +14,10 @@ set came from (``data.corruptions``: released, generated or another ``corruption
 fingerprint). Runs of the same data, model and augmentation whose recipes differ are never
 averaged together: each recipe is its own cell, labelled by the keys that differ (e.g.
 ``trainer.epochs=3``).
+
+A results.json with a ``protocol`` entry puts its protocol phrases (``report/protocol.py``) in the
+recipe in place of ``eval.limit`` and the -C source; a cell whose protocol differs from the one most
+runs of its dataset share is marked with its differing phrases (``Group.marks``).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,7 @@ from ..data.names import CORRUPTIONS, EXTRA_CORRUPTIONS, SEVERITIES
 from ..held_out import corruption_overlap
 from .collect import Run
 from .paper import ablation_methods, table1_methods, table1_models
+from .protocol import PREFIX, common_protocol, marks, protocol_entries
 
 #: Config entries (dotted prefixes) that make up a run's recipe.
 RECIPE_KEYS: tuple[str, ...] = (
@@ -79,7 +84,8 @@ def run_metrics(results: dict[str, Any]) -> dict[str, float | None]:
     ``clean_error``, ``mean_corruption_error``, ``mce``, ``relative_mce``, ``clean_calibration``,
     ``corrupted_calibration``, ``mean_flip_probability``; per corruption ``error/<name>`` (mean over
     severities) and ``ce/<name>``; per severity ``severity_error/<s>`` (mean over the corruptions) and
-    ``severity_calibration/<s>`` (RMS calibration error of the pooled severity, newer files only).
+    ``severity_calibration/<s>`` (RMS calibration error of the pooled severity, newer files only);
+    ``mean_corruption_bar_error`` and per -C-bar corruption ``bar_error/<name>``.
     """
     clean = results.get("clean") or {}
     corruptions = results.get("corruptions") or {}
@@ -105,6 +111,10 @@ def run_metrics(results: dict[str, Any]) -> dict[str, float | None]:
     for severity, value in zip(SEVERITIES, by_severity):
         metrics[f"severity_calibration/{severity}"] = value
     metrics.update(uncertainty_metrics(results))
+    bar = results.get("corruptions_bar") or {}
+    metrics["mean_corruption_bar_error"] = bar.get("mean_error")
+    for name, entry in (bar.get("per_corruption") or {}).items():
+        metrics[f"bar_error/{name}"] = entry.get("mean_error")
     return metrics
 
 
@@ -169,21 +179,25 @@ def recipe_entries(results: dict[str, Any]) -> dict[str, str]:
     its -C source (``data.corruptions``).
 
     A results file without a config (e.g. of a checkpoint not trained here) has only
-    ``trainer.epochs``, from its ``epochs`` entry.
+    ``trainer.epochs``, from its ``epochs`` entry. A results file with a ``protocol`` has its
+    phrases as ``protocol.<entry>``, which stand for ``eval.limit``, the -C source and where the
+    -C-bar set lives.
     """
+    protocol = {PREFIX + key: value for key, value in protocol_entries(results).items()}
     config = results.get("config")
     if not isinstance(config, dict):
-        return {"trainer.epochs": json.dumps(results.get("epochs"))}
+        return {"trainer.epochs": json.dumps(results.get("epochs")), **protocol}
     source = corruption_source(results)
     entries = {}
     for key, value in flatten(config).items():
         in_recipe = any(key == k or key.startswith(k + ".") for k in RECIPE_KEYS)
         excluded = key in NOT_RECIPE or key.endswith(("url", "md5")) or (key == CORRUPTIONS_LOCATION and source)
-        if in_recipe and not excluded:
+        covered = bool(protocol) and key in ("eval.limit", CORRUPTIONS_LOCATION, "dataset.corruptions_bar_dir")
+        if in_recipe and not excluded and not covered:
             entries[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    if source:
+    if source and not protocol:
         entries[CORRUPTIONS_ENTRY] = source
-    return entries
+    return {**entries, **protocol}
 
 
 def corruption_source(results: dict[str, Any]) -> str | None:
@@ -243,6 +257,7 @@ class Group:
     recipe: tuple[tuple[str, str], ...]
     runs: tuple[Run, ...]
     data: str = ""  # which files of ``dataset``, where runs on different files of that name were found
+    marks: tuple[str, ...] = ()  # the protocol phrases in which this cell differs from its dataset's common protocol
 
     @property
     def dataset_label(self) -> str:
@@ -250,14 +265,25 @@ class Group:
         return f"{self.dataset} [{self.data}]" if self.data else self.dataset
 
     @property
+    def settings(self) -> tuple[tuple[str, str], ...]:
+        """The recipe entries other than protocol phrases (those are shown as ``marks``)."""
+        return tuple((key, value) for key, value in self.recipe if not key.startswith(PREFIX))
+
+    @property
+    def protocol(self) -> dict[str, str]:
+        """The protocol phrases of the cell's runs (all the same: differing ones split cells)."""
+        return protocol_entries(self.runs[0].results) if self.runs else {}
+
+    @property
     def recipe_label(self) -> str:
-        """E.g. ``trainer.epochs=3, optim.lr=0.05`` (empty for the only recipe)."""
-        return ", ".join(f"{key}={value}" for key, value in self.recipe)
+        """E.g. ``trainer.epochs=3, optim.lr=0.05`` then the protocol marks, e.g. ``first 1,000 of
+        10,000 test images`` (empty for the only recipe under the common protocol)."""
+        return ", ".join([f"{key}={value}" for key, value in self.settings] + list(self.marks))
 
     @property
     def label(self) -> str:
         """``model / augmentation`` plus the recipe in brackets when there is one."""
-        recipe = f" [{self.recipe_label}]" if self.recipe else ""
+        recipe = f" [{self.recipe_label}]" if self.recipe_label else ""
         return f"{self.model} / {self.augmentation}{recipe}"
 
     @property
@@ -293,7 +319,7 @@ class Group:
 
 def group_runs(runs: Sequence[Run]) -> list[Group]:
     """Group ``runs`` into cells; the order is dataset (and its files), model, augmentation (by
-    ``sort_key``), recipe."""
+    ``sort_key``), recipe, the cells of the common protocol before the marked ones."""
     by_cell: dict[tuple[str, str | None, str, str], list[Run]] = {}
     for run in runs:
         r = run.results
@@ -312,7 +338,25 @@ def group_runs(runs: Sequence[Run]) -> list[Group]:
         for recipe_label, members in sorted(by_recipe.items()):
             data = labels[(dataset, fingerprint)]
             groups.append(Group(dataset, model, augmentation, recipe_label, tuple(members), data))
-    return sorted(groups, key=lambda g: (g.dataset, g.data, *sort_key(g.model, g.augmentation), g.recipe))
+    groups = marked(groups)
+    return sorted(
+        groups, key=lambda g: (g.dataset, g.data, *sort_key(g.model, g.augmentation), g.settings, bool(g.marks), g.recipe)
+    )
+
+
+def marked(groups: Sequence[Group]) -> list[Group]:
+    """``groups`` with each one's ``marks``: the protocol phrases in which it differs from the
+    protocol most runs of its dataset (name and files) share."""
+    common = {
+        label: common_protocol(protocol_entries(run.results) for g in groups if g.dataset_label == label for run in g.runs)
+        for label in dict.fromkeys(g.dataset_label for g in groups)
+    }
+    return [replace(g, marks=marks(g.protocol, common[g.dataset_label])) for g in groups]
+
+
+def table_protocol(groups: Sequence[Group]) -> dict[str, str]:
+    """The protocol most runs of ``groups`` share (a table's ``Protocol:`` line)."""
+    return common_protocol(protocol_entries(run.results) for g in groups for run in g.runs)
 
 
 def data_labels(runs: Sequence[Run]) -> dict[tuple[str, str | None], str]:

@@ -12,7 +12,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .aggregate import (
     Group,
@@ -24,9 +24,11 @@ from .aggregate import (
     shift_names,
     sort_key,
     stat,
+    table_protocol,
 )
 from .collect import Run, display_path
 from .paper import ablation_methods, paper_source, paper_value, table1_methods
+from .protocol import protocol_note
 from .robustness import Fit, baseline_fit, effective_robustness, no_fit_reason
 
 DASH = "–"
@@ -120,13 +122,19 @@ def to_latex(table: Table) -> str:
     return "\n".join(lines)
 
 
-def _models(groups: Sequence[Group]) -> list[tuple[str, tuple]]:
-    """Row keys of a grid: (model, recipe) in group order."""
-    return list(dict.fromkeys((g.model, g.recipe) for g in groups))
+def _row_key(group: Group) -> tuple[str, tuple, tuple]:
+    """A grid row: (model, recipe settings, protocol marks); a cell measured under another protocol gets its own row."""
+    return (group.model, group.settings, group.marks)
 
 
-def _row_label(model: str, recipe: tuple) -> str:
-    return model + (" [" + ", ".join(f"{k}={v}" for k, v in recipe) + "]" if recipe else "")
+def _models(groups: Sequence[Group]) -> list[tuple[str, tuple, tuple]]:
+    """Row keys of a grid in group order."""
+    return list(dict.fromkeys(_row_key(g) for g in groups))
+
+
+def _row_label(model: str, settings: tuple, marks: tuple = ()) -> str:
+    parts = [f"{k}={v}" for k, v in settings] + list(marks)
+    return model + (" [" + ", ".join(parts) + "]" if parts else "")
 
 
 def recipe_notes(groups: Sequence[Group]) -> list[str]:
@@ -137,7 +145,7 @@ def recipe_notes(groups: Sequence[Group]) -> list[str]:
         cells.setdefault((g.model, g.augmentation), []).append(g)
     for (model, augmentation), members in cells.items():
         if len(members) > 1:
-            recipes = "; ".join(g.recipe_label for g in members)
+            recipes = "; ".join(g.recipe_label or "the common recipe and protocol" for g in members)
             notes.append(f"{model} / {augmentation}: runs with different recipes ({recipes}) are reported "
                          "separately, never averaged together.")
     return notes
@@ -189,12 +197,12 @@ def seed_notes(groups: Sequence[Group]) -> list[str]:
 def grid(groups: Sequence[Group], metric: str, title: str, paper_metric: str | None = None) -> Table:
     """Table 1's layout: one row per architecture (and recipe), one column per method."""
     methods = sorted({g.augmentation for g in groups}, key=lambda method: sort_key("", method)[1])
-    index = {(g.model, g.recipe, g.augmentation): g for g in groups}
+    index = {(*_row_key(g), g.augmentation): g for g in groups}
     rows: list[list[Cell | str]] = []
-    for model, recipe in _models(groups):
-        row: list[Cell | str] = [_row_label(model, recipe)]
+    for model, settings, marks in _models(groups):
+        row: list[Cell | str] = [_row_label(model, settings, marks)]
         for method in methods:
-            group = index.get((model, recipe, method))
+            group = index.get((model, settings, marks, method))
             paper = paper_value(groups[0].dataset, model, method, paper_metric) if paper_metric else None
             row.append(Cell(group.stat(metric) if group else None, paper, marked=bool(group and group.overlap),
                             interval=group.interval(metric) if group else None))
@@ -326,7 +334,7 @@ def _mean_only(stat: Stat) -> Cell:
 def ablation(groups: Sequence[Group]) -> Table | None:
     """The paper's WRN-40-2 ablation (CIFAR), when runs of an ablation-only method are present."""
     dataset = groups[0].dataset if groups else ""
-    wrn = {g.augmentation: g for g in groups if g.model == "wrn40_2" and not g.recipe}
+    wrn = {g.augmentation: g for g in groups if g.model == "wrn40_2" and not g.recipe_label}
     methods = ablation_methods()
     extra = set(methods) - set(table1_methods())
     if dataset not in ("cifar10", "cifar100") or not extra & set(wrn):
@@ -382,7 +390,25 @@ def dataset_tables(groups: Sequence[Group]) -> list[Table]:
         tables += [summary_table(groups), shifts_table(groups)]
     if has_uncertainty(groups):
         tables.append(uncertainty_table(groups))
-    return tables
+    if any(g.stat("mean_corruption_bar_error").n for g in groups):
+        tables.append(corruptions_bar_table(groups))
+    note = protocol_note(table_protocol(groups), list(dict.fromkeys(m for g in groups for m in g.marks)))
+    return [replace(t, notes=[note, *t.notes]) for t in tables] if note else tables
+
+
+def corruptions_bar_table(groups: Sequence[Group]) -> Table:
+    """-C-bar: one row per (model, method, recipe), its mean error and each corruption's (mean over severities)."""
+    names = list(dict.fromkeys(
+        name for g in groups for run in g.runs for name in ((run.results.get("corruptions_bar") or {}).get("per_corruption") or {})
+    ))
+    rows: list[list[Cell | str]] = [
+        [g.model, method_label(g), str(len(g.runs)),
+         Cell(g.stat("mean_corruption_bar_error")), *[_mean_only(g.stat(f"bar_error/{n}")) for n in names]]
+        for g in groups
+    ]
+    return Table(f"{groups[0].dataset_label}: -C-bar error (%), mean over the corruptions and per corruption",
+                 ["model", "method", "n", "mean", *names], rows,
+                 ["-C-bar (Mintun et al. 2021): each corruption's error is its mean over the 5 severities."])
 
 
 #: summary.csv's leading columns (then ``error/<corruption>`` for every corruption found).

@@ -39,6 +39,7 @@ from ..distributed.collectives import (
 from ..distributed.preemption import is_requeued
 from ..errors import Diverged, Interrupted, UserError
 from ..data.benchmark import Benchmark
+from ..evaluation.protocol import build_protocol
 from ..evaluation.results import assemble_results, write_results
 from ..evaluation.suite import Evaluator
 from ..files import atomic_write_text
@@ -478,6 +479,8 @@ def run_training(build_trainer: Callable[[], Trainer], run_dir: Path, runtime: R
         if stop_requested.is_set():  # e.g. a data-loader worker that the same Ctrl-C ended first
             raise _stopped(run_dir, runtime) from None
         raise
+    suites = list(trainer.options.suites)
+    data = trainer.benchmark.data_identity(suites)
     results = assemble_results(
         trainer.resolved,
         evaluation,
@@ -485,7 +488,10 @@ def run_training(build_trainer: Callable[[], Trainer], run_dir: Path, runtime: R
         train_seconds=trainer.train_seconds,
         eval_seconds=eval_seconds,
         train_images_per_second=trainer.images_per_second(),
-        data=trainer.benchmark.data_identity(trainer.options.suites),
+        data=data,
+        protocol=build_protocol(
+            trainer.benchmark, suites, trainer.options.eval_limit, len(trainer.benchmark.test_set()), data
+        ),
     )
     if runtime.is_main:
         write_results(run_dir / "results.json", results)
