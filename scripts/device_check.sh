@@ -13,6 +13,8 @@
 #   gpu_tests      pytest -m gpu (the CUDA tests: ops and mixing pixel-exact, the sync budget)
 #   bench_augment  scripts/bench_augment.py --quick (per-image AugMix on the CPU and the GPU)
 #   bench_train    scripts/bench_train.py --models wrn40_2 (training throughput per set-up)
+#   bench_successors scripts/bench_successors.py --quick (every method beside its reference on the
+#                  CPU; on the GPU, PRIME's and AugMix's views of a JSD batch vs WRN-40-2's step)
 #   train_gpu      2 epochs of WRN-40-2 AugMix + JSD on a CIFAR-sized synthetic set (50,000
 #                  training images), trainer.data_pipeline=gpu
 #   train_cpu      the same with trainer.data_pipeline=cpu (PIL in data-loader workers)
@@ -24,7 +26,7 @@
 set -uo pipefail
 
 ARGS="$*"
-ALL_STAGES="data gpu_tests bench_augment bench_train train_gpu train_cpu ddp_nccl eval_c"
+ALL_STAGES="data gpu_tests bench_augment bench_train bench_successors train_gpu train_cpu ddp_nccl eval_c"
 DRY_RUN=0
 SELECTED="$ALL_STAGES"
 while [ $# -gt 0 ]; do
@@ -38,7 +40,7 @@ while [ $# -gt 0 ]; do
                     *) echo "device_check.sh: error: unknown stage '$name'; accepted: ${ALL_STAGES// /, }" >&2; exit 2 ;;
                 esac
             done ;;
-        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "device_check.sh: error: unknown argument '$1'; accepted: --dry-run, --stages, --help" >&2; exit 2 ;;
     esac
     shift
@@ -61,6 +63,7 @@ if [ "$DRY_RUN" = 1 ]; then
     GPU_TESTS=(-m gpu --collect-only -q)      # no CUDA here: the GPU tests are only collected
     BENCH_AUGMENT=(--sizes 32 --rounds 1 --seconds 0.02)
     BENCH_TRAIN=(--quick --models allconv)
+    BENCH_SUCCESSORS=(--sizes 32 --rounds 1 --seconds 0.02)
     EVAL_LIMIT=(eval.limit=20); PER_SET=20
     LIMIT=240
 else
@@ -75,6 +78,7 @@ else
     GPU_TESTS=(-m gpu -q)
     BENCH_AUGMENT=(--quick)
     BENCH_TRAIN=(--models wrn40_2)
+    BENCH_SUCCESSORS=(--quick)
     EVAL_LIMIT=(); PER_SET=$TEST_SIZE
     LIMIT=150
 fi
@@ -107,6 +111,7 @@ SyntheticCifarBenchmark('$DATA', train_size=$TRAIN_SIZE, test_size=$TEST_SIZE).p
 stage gpu_tests "$LIMIT" "$PYTHON" -m pytest -p no:cacheprovider "${GPU_TESTS[@]}" tests
 stage bench_augment "$LIMIT" "$PYTHON" scripts/bench_augment.py "${BENCH_AUGMENT[@]}" --out-dir "$REPORTS"
 stage bench_train "$LIMIT" "$PYTHON" scripts/bench_train.py "${BENCH_TRAIN[@]}" --out-dir "$REPORTS"
+stage bench_successors "$(( LIMIT * 3 ))" "$PYTHON" scripts/bench_successors.py "${BENCH_SUCCESSORS[@]}" --out-dir "$REPORTS"
 stage train_gpu "$LIMIT" augmix-train "${COMMON[@]}" trainer.data_pipeline=gpu eval.suites=[clean] \
     "hydra.run.dir=$WORK/runs/train_gpu"
 stage train_cpu "$LIMIT" augmix-train "${COMMON[@]}" trainer.data_pipeline=cpu eval.suites=[clean] \

@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu (dry run: no GPU)"
     notes = [
         f"device: {device}; check command: `{args.command}`",
-        "benchmark reports of this check: bench_augment_*.md and bench_train_*.md beside this file",
+        "benchmark reports of this check: bench_augment_*.md, bench_train_*.md and bench_successors_*.md beside this file",
         "stage logs: $OUT/logs when OUT was set",
     ]
     payload = {"benchmark": "device_check", "device": device, "check_command": args.command,

@@ -143,6 +143,28 @@ def test_smooth_color_equals_the_transcription(name: str) -> None:
     assert (out == 0).any() or (out == 1).any()
 
 
+def test_smooth_color_equals_its_slot_by_slot_sum_bit_for_bit() -> None:
+    # smooth_color skips each image's unused trailing slots and sorts the images by their count;
+    # the values must be those of adding every slot over the whole batch in order (float32, exact),
+    # also with unused slots in the middle and images given in no particular order of their counts.
+    images = smooth_images(7, size=16, seed=21)
+    draw = draw_color(7, 3, PRIME_PARAMETERS["cifar"].color, torch.Generator().manual_seed(21))
+    frequencies = draw.frequencies.clone()
+    frequencies[2, 1] = 0
+    frequencies[4, 3:] = 0
+    draw = ColorDraw(draw.temperature * 30, frequencies, draw.coefficients)
+    colors = images.reshape(7, 3, -1)
+    amplitude = draw.coefficients * draw.temperature.sqrt()[:, None, None]
+    expected = colors.clone()
+    for f in range(frequencies.shape[1]):
+        wave = torch.sin(colors * frequencies[:, f, None, None].float() * math.pi)
+        expected.addcmul_(wave, amplitude[:, :, f, None])
+    expected = expected.clamp_(0, 1).view(images.shape)
+    lengths = [int(torch.nonzero(row).max()) + 1 for row in frequencies]
+    assert lengths != sorted(lengths, reverse=True) and len(set(lengths)) > 2
+    assert torch.equal(smooth_color(images, draw), expected)
+
+
 def test_random_filter_equals_the_transcription() -> None:
     images = smooth_images(6)
     g = torch.Generator().manual_seed(4)

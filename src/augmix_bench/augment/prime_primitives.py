@@ -33,6 +33,12 @@ Tensor = torch.Tensor
 #: Elements one chunk of an intermediate tensor may hold (keeps memory bounded on large batches).
 CHUNK_ELEMENTS = 1 << 25
 
+#: Frequency slots whose sines ``smooth_color`` computes in one call (fewer calls on small images).
+COLOR_SLOTS_PER_CALL = 16
+
+#: At most this many sine values per such call (about 1 MiB: a block stays in cache for the sums).
+COLOR_BLOCK_ELEMENTS = 1 << 18
+
 
 @dataclass(frozen=True)
 class DiffeoParameters:
@@ -314,17 +320,38 @@ def draw_color(
 def smooth_color(images: Tensor, draw: ColorDraw) -> Tensor:
     """x -> clip(x + sqrt(T) sum_f c_f sin(pi k_f x), 0, 1) per image and channel.
 
-    utils/color_jitter.py:36-66 (the same curve on every pixel of a channel).
+    utils/color_jitter.py:36-66 (the same curve on every pixel of a channel). The terms are added
+    one frequency slot at a time, in slot order, as ``x + w_f a_f`` (``addcmul_``); a slot whose
+    frequency is 0 adds sin(0) a_f = 0, so each image stops after its last used slot: the images
+    are sorted by that count, so that every slot runs on a leading slice of them, and the sines
+    of up to ``COLOR_SLOTS_PER_CALL`` slots are computed in one call. Every value is computed with the
+    same float32 operations as one slot at a time over the whole batch.
     """
     count, channels, height, width = images.shape
+    pixels = channels * height * width
     colors = images.reshape(count, channels, height * width)
     amplitude = draw.coefficients * draw.temperature.sqrt()[:, None, None]
     frequencies = draw.frequencies.to(images.dtype)
+    slots = torch.arange(1, frequencies.shape[1] + 1, device=images.device)
+    if frequencies.numel() == 0:
+        return colors.clamp(0, 1).view(count, channels, height, width)
+    lengths = torch.where(draw.frequencies != 0, slots, 0).amax(dim=1)
+    lengths, order = torch.sort(lengths, descending=True, stable=True)
+    lengths = lengths.tolist()
+    colors, amplitude, frequencies = colors[order], amplitude[order], frequencies[order]
     out = colors.clone()
-    for f in range(frequencies.shape[1]):
-        wave = torch.sin(colors * frequencies[:, f, None, None] * math.pi)
-        out.addcmul_(wave, amplitude[:, :, f, None])
-    return out.clamp_(0, 1).view(count, channels, height, width)
+    block = max(1, min(COLOR_SLOTS_PER_CALL, COLOR_BLOCK_ELEMENTS // max(1, count * pixels)))
+    for first in range(0, lengths[0], block):
+        last = min(first + block, lengths[0])
+        active = sum(length > first for length in lengths)
+        angles = colors[:active, None] * frequencies[:active, first:last, None, None]
+        waves = angles.mul_(math.pi).sin_()
+        for f in range(first, last):
+            rows = sum(length > f for length in lengths)
+            out[:rows].addcmul_(waves[:rows, f - first], amplitude[:rows, :, f, None])
+    unsorted = torch.empty_like(out)
+    unsorted[order] = out
+    return unsorted.clamp_(0, 1).view(count, channels, height, width)
 
 
 # ----------------------------------------------------------------------------------------------
