@@ -14,7 +14,7 @@ def test_help_works_from_any_folder(tmp_path: Path) -> None:
     train = run_cli("augmix-train", "--help", cwd=tmp_path).stdout  # a real process, from another folder
     assert train.startswith("augmix-train: train a model")
     assert "model: allconv, custom, densenet, densenet_bc, resnet50, resnext29, wrn40_2" in train
-    assert "augmentation: adversarial, augmix, augmix_no_jsd, autoaugment, cutmix, cutout, mixup, random_aa, random_aa_jsd, standard, transform" in train
+    assert "augmentation: adversarial, augmix, augmix_no_jsd, autoaugment, cutmix, cutout, fmix, mixup, pixmix, prime, prime_jsd, randaugment, randaugment_jsd, random_aa, random_aa_jsd, standard, transform, trivialaugment, trivialaugment_jsd" in train
     evaluation = run_in_process("augmix-eval", "--help").stdout
     assert "augmix-eval" in evaluation and "checkpoint: ???" in evaluation
 
@@ -98,7 +98,14 @@ def test_multirun_writes_one_folder_and_index_line_per_job(tmp_path: Path, cifar
     # A WRN-10-1 is not the paper's WRN-40-2: no paper value beside it; no corruptions suite: no measured value
     assert "| wrn10_1 | – | – |" in report
     by_name = {e["augmentation"]: e for e in entries}
-    clean = f"| wrn10_1 | {by_name['standard']['clean_error']:.2f} | {by_name['augmix']['clean_error']:.2f} |"
+    runs = [json.loads(p.read_text()) for p in sorted(sweep.glob("*/results.json"))]
+    intervals = {r["augmentation"]: r["clean"]["error_ci95"] for r in runs}  # one seed: the bootstrap interval beside
+
+    def cell(method: str) -> str:
+        low, high = intervals[method]
+        return f"{by_name[method]['clean_error']:.2f} [{low:.1f}, {high:.1f}]"
+
+    clean = f"| wrn10_1 | {cell('standard')} | {cell('augmix')} |"
     assert clean in (sweep / "report" / "report.md").read_text()
 
 

@@ -44,7 +44,7 @@ def test_two_epochs_learn_and_evaluation_reproduces(cifar500: Path, tmp_path: Pa
     assert results["data"] == {"name": "cifar10", "fingerprint": None, "corruptions": {"source": "released", "fingerprint": None}}
     assert results["corruption_overlap"] == {}  # AugMix's own op set: -C held out
     clean = results["clean"]
-    assert set(clean) == {"error", "rms_calibration_error", "rms_calibration_error_reference", "nll", "brier", "ece", "n", "calibration_bins"} and clean["n"] == 500
+    assert set(clean) == {"error", "rms_calibration_error", "rms_calibration_error_reference", "nll", "brier", "ece", "n", "calibration_bins", "error_ci95"} and clean["n"] == 500
     bins = clean["calibration_bins"]  # 500 images: five equal-mass bins of 100, least confident first
     assert bins["bin_size"] == 100 and bins["count"] == [100] * 5 and bins["confidence"] == sorted(bins["confidence"])
     accuracy = sum(a * n for a, n in zip(bins["accuracy"], bins["count"])) / 500
@@ -54,7 +54,7 @@ def test_two_epochs_learn_and_evaluation_reproduces(cifar500: Path, tmp_path: Pa
     assert set(corruptions) == {
         "mean_error", "mce", "relative_mce", "rms_calibration_error", "rms_calibration_error_reference",
         "rms_calibration_error_by_severity", "calibration_bins", "extra_mean_error", "extra_corruptions",
-        "per_corruption", "nll", "brier", "ece",
+        "per_corruption", "nll", "brier", "ece", "mean_error_ci95",
     }
     assert (corruptions["extra_mean_error"], corruptions["extra_corruptions"]) == (None, [])  # CIFAR-10-C: the 15
     assert len(corruptions["rms_calibration_error_by_severity"]) == 5
