@@ -238,17 +238,18 @@ def install_archive(archive: Archive, destination: Path, downloads: Path, progre
     found = file_md5(target)
     if found != archive.md5.lower():
         target.unlink()
-        _remove_if_empty(downloads)
+        remove_if_empty(downloads)
         raise UserError(
             f"checksum did not match for {archive.url}: expected md5 {archive.md5.lower()}, found {found}; "
             "the download was deleted"
         )
     unpack(target, destination, archive.folders, progress)
     target.unlink()
-    _remove_if_empty(downloads)
+    remove_if_empty(downloads)
 
 
-def _remove_if_empty(folder: Path) -> None:
+def remove_if_empty(folder: Path) -> None:
+    """Remove ``folder`` if it is empty (a downloads folder after its archives are unpacked)."""
     try:
         folder.rmdir()
     except OSError:

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from ..errors import UserError
-from .download import fetch
+from .download import fetch, remove_if_empty
 from .shifts import ShiftSet, file_checksum
 
 
@@ -41,7 +41,7 @@ def install_shift_set(spec: ShiftSet, root: Path, downloads: Path, progress: boo
         found = file_checksum(target, expected.split(":", 1)[0])
         if found != expected:
             target.unlink()
-            _remove_if_empty(downloads)
+            remove_if_empty(downloads)
             raise UserError(
                 f"checksum did not match for {url}: expected {expected}, found {found}; the download was deleted"
             )
@@ -49,11 +49,4 @@ def install_shift_set(spec: ShiftSet, root: Path, downloads: Path, progress: boo
     folder.mkdir(parents=True, exist_ok=True)
     for target in fetched:
         os.replace(target, folder / target.name)
-    _remove_if_empty(downloads)
-
-
-def _remove_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()
-    except OSError:
-        pass
+    remove_if_empty(downloads)
