@@ -105,3 +105,33 @@ def test_augmix_eval_writes_each_shift_sets_interval(
     assert results["shifts"]["cifar10_1"]["error_ci95"] == pytest.approx(independent_interval(wrong), rel=1e-5)
     # CIFAR-10.2 here is a byte copy of the clean test set: the same images, the same interval
     assert results["shifts"]["cifar10_2"]["error_ci95"] == results["clean"]["error_ci95"]
+
+
+def test_the_mce_interval_resamples_images_through_the_mce_formula() -> None:
+    """ImageNet's headline: each resample recomputes mCE with ``metrics.mce`` from the resampled
+    images' per-set errors (not via the linear shortcut the evaluator uses)."""
+    from augmix_bench.evaluation.metrics import mce
+    from augmix_bench.evaluation.suite import Evaluator, Predictions
+
+    n, rng = 40, np.random.default_rng(3)
+    labels = rng.integers(0, 10, n)
+    correct = {(c, s): rng.random(n) < 0.3 + 0.1 * s for c in CORRUPTIONS for s in SEVERITIES}
+
+    def predictions(right: np.ndarray) -> Predictions:
+        predicted = np.where(right, labels, (labels + 1) % 10)
+        return Predictions(np.full(n, 0.5), predicted, labels, predicted[:, None].astype(np.int32), np.zeros(n), np.zeros(n))
+
+    pooled = [predictions(correct[c, s]) for c in CORRUPTIONS for s in SEVERITIES]
+    per_corruption = {c: {} for c in CORRUPTIONS}
+    interval = Evaluator._mce_interval(per_corruption, pooled, [])
+
+    draws = np.random.default_rng(0)
+    values = []
+    for _ in range(1000):
+        rows = draws.integers(0, n, n)
+        values.append(mce({c: [1.0 - correct[c, s][rows].mean() for s in SEVERITIES] for c in CORRUPTIONS}))
+    expected = np.percentile(values, [2.5, 97.5])
+    assert interval == pytest.approx(list(expected), abs=1e-9)
+    full = mce({c: [1.0 - correct[c, s].mean() for s in SEVERITIES] for c in CORRUPTIONS})
+    assert interval[0] < full < interval[1]
+    assert Evaluator._mce_interval({c: {} for c in CORRUPTIONS[:-1]}, pooled[:-5], []) is None  # not the 15

@@ -54,7 +54,7 @@ def test_two_epochs_learn_and_evaluation_reproduces(cifar500: Path, tmp_path: Pa
     assert set(corruptions) == {
         "mean_error", "mce", "relative_mce", "rms_calibration_error", "rms_calibration_error_reference",
         "rms_calibration_error_by_severity", "calibration_bins", "extra_mean_error", "extra_corruptions",
-        "per_corruption", "nll", "brier", "ece", "mean_error_ci95",
+        "per_corruption", "nll", "brier", "ece", "mean_error_ci95", "mce_ci95",
     }
     assert (corruptions["extra_mean_error"], corruptions["extra_corruptions"]) == (None, [])  # CIFAR-10-C: the 15
     assert len(corruptions["rms_calibration_error_by_severity"]) == 5

@@ -44,12 +44,18 @@ def error_interval(
     return [100.0 * float(low), 100.0 * float(high)]
 
 
-def paired_wrong(correct: list[np.ndarray], labels: list[np.ndarray]) -> np.ndarray | None:
-    """Per image, the fraction of the sets in which it is misclassified, for sets of the same images
+def paired_wrong(
+    correct: list[np.ndarray], labels: list[np.ndarray], weights: list[float] | None = None
+) -> np.ndarray | None:
+    """Per image, the fraction of the sets in which it is misclassified (with ``weights``: the
+    weighted sum over the sets of 1 / 0 for misclassified / correct), for sets of the same images
     in the same order (each -C corruption x severity block); None when the sets differ in size or
     labels (they cannot be paired image by image) or there are none."""
     if not correct or any(len(c) != len(correct[0]) for c in correct):
         return None
     if any(not np.array_equal(lab, labels[0]) for lab in labels[1:]):
         return None
-    return 1.0 - np.stack([c.astype(np.float64) for c in correct]).mean(axis=0)
+    right = np.stack([c.astype(np.float64) for c in correct])
+    if weights is None:
+        return 1.0 - right.mean(axis=0)
+    return np.asarray(weights, dtype=np.float64) @ (1.0 - right)

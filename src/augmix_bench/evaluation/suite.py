@@ -19,7 +19,7 @@ from ..augment.augmix import normalize_pixels
 from ..console import between_batches, progress_bar, raise_if_stop_requested
 from ..data.arrays import ArrayTensorDataset
 from ..data.benchmark import Benchmark
-from ..data.names import EXTRA_CORRUPTIONS, NOISE_PERTURBATIONS, SEVERITIES
+from ..data.names import CORRUPTIONS, EXTRA_CORRUPTIONS, NOISE_PERTURBATIONS, SEVERITIES
 from ..data.shifts import restrict_labels
 from ..data.worker_errors import unwrapped_worker_errors
 from ..distributed.collectives import gather_objects, shard_bounds
@@ -36,6 +36,7 @@ from .metrics import (
     top5_distance,
 )
 from ..runtime import Runtime, eval_mode
+from . import alexnet
 from .bootstrap import error_interval, paired_wrong
 from .uncertainty import expected_calibration_error
 
@@ -297,6 +298,20 @@ class Evaluator:
         """``results.json``'s ``clean`` entry."""
         return summarize(self._predict(model, self.benchmark.test_set(), "clean"))
 
+    @staticmethod
+    def _mce_interval(per_corruption: dict[str, dict], pooled: list[Predictions], extra: list[str]) -> list[float] | None:
+        """The mCE's 95% bootstrap interval over the test images. mCE is linear in the per-image
+        outcomes: mCE = mean over images of sum_{c,s} wrong_{c,s,i} / (C * 5 * AlexNet_c), so each
+        image's weighted misclassification count is resampled; None unless the 15 benchmark
+        corruptions are all there and their sets pair image by image."""
+        headline = [c for c in per_corruption if c not in extra]
+        if sorted(headline) != sorted(CORRUPTIONS):
+            return None
+        weights = [1.0 / (len(CORRUPTIONS) * len(SEVERITIES) * alexnet.CORRUPTION_ERRORS[c])
+                   for c in headline for _ in SEVERITIES]  # ``pooled`` is in this order
+        wrong = paired_wrong([p.correct for p in pooled], [p.labels for p in pooled], weights)
+        return None if wrong is None else error_interval(wrong)
+
     def corruptions(self, model: torch.nn.Module, clean_error: float | None = None) -> dict:
         """``results.json``'s ``corruptions`` entry: per corruption and severity, means, calibration.
 
@@ -342,6 +357,7 @@ class Evaluator:
             "mean_error": mean_corruption_error(headline),
             "mean_error_ci95": None if wrong is None else error_interval(wrong),
             "mce": mce(fractions) if normalized else None,
+            "mce_ci95": self._mce_interval(per_corruption, pooled, extra) if normalized else None,
             "relative_mce": (
                 relative_mce(fractions, clean_error / 100.0) if normalized and clean_error is not None else None
             ),

@@ -142,11 +142,13 @@ def uncertainty_metrics(results: dict[str, Any]) -> dict[str, float | None]:
 def run_intervals(results: dict[str, Any]) -> dict[str, tuple[float, float]]:
     """The 95% bootstrap intervals over test images that ``results.json`` records for the headline
     errors, under the names of ``run_metrics``: ``clean_error`` (``clean.error_ci95``),
-    ``mean_corruption_error`` (``corruptions.mean_error_ci95``) and ``shift_error/<name>``
+    ``mean_corruption_error`` (``corruptions.mean_error_ci95``), ``mce`` (``corruptions.mce_ci95``)
+    and ``shift_error/<name>``
     (``shifts.<name>.error_ci95``); absent where not recorded."""
     found = {
         "clean_error": (results.get("clean") or {}).get("error_ci95"),
         "mean_corruption_error": (results.get("corruptions") or {}).get("mean_error_ci95"),
+        "mce": (results.get("corruptions") or {}).get("mce_ci95"),
         **{f"shift_error/{name}": entry.get("error_ci95") for name, entry in (results.get("shifts") or {}).items()},
     }
     return {key: (float(value[0]), float(value[1])) for key, value in found.items() if value is not None}

@@ -260,7 +260,8 @@ def shifts_problem(results: dict[str, Any]) -> str | None:
     shifts = results.get("shifts")
     if shifts is not None and not (isinstance(shifts, dict) and all(isinstance(e, dict) for e in shifts.values())):
         return "has a 'shifts' that is not an object of objects"
-    entries = [("clean", results.get("clean"), "error_ci95"), ("corruptions", results.get("corruptions"), "mean_error_ci95")]
+    entries = [("clean", results.get("clean"), "error_ci95"), ("corruptions", results.get("corruptions"), "mean_error_ci95"),
+               ("corruptions", results.get("corruptions"), "mce_ci95")]
     entries += [(f"shifts.{name}", entry, "error_ci95") for name, entry in (shifts or {}).items()]
     for where, entry, interval in entries:
         if not isinstance(entry, dict):

@@ -215,7 +215,7 @@ def grid(groups: Sequence[Group], metric: str, title: str, paper_metric: str | N
 
 #: The note under a table with bootstrap intervals.
 INTERVAL_NOTE = ("[low, high]: a single run's 95% percentile bootstrap interval over the test images "
-                 "(1,000 resamples, seed 0; results.json's error_ci95 / mean_error_ci95), shown where n=1.")
+                 "(1,000 resamples, seed 0; results.json's error_ci95 / mean_error_ci95 / mce_ci95), shown where n=1.")
 
 
 def interval_notes(rows: Sequence[Sequence[Cell | str]]) -> list[str]:
