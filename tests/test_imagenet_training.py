@@ -42,8 +42,8 @@ def test_imagenet_reference_preset_trains_and_reports_mce(imagenet_root: Path, t
     assert results["clean"]["n"] == 6
     corruptions = results["corruptions"]
     assert corruptions["mce"] is not None and corruptions["relative_mce"] is not None
-    low, high = corruptions["mce_ci95"]  # the ImageNet headline gets its interval too
-    assert low <= corruptions["mce"] <= high and low < high
+    # the severity folders hold different images (one lacks a class): no image-by-image pairing, no interval
+    assert corruptions["mce_ci95"] is None and corruptions["mean_error_ci95"] is None
     assert list(corruptions["per_corruption"]) == list(CORRUPTION_NAMES)
     assert all(entry["ce"] is not None for entry in corruptions["per_corruption"].values())
 
