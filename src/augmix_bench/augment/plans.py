@@ -11,6 +11,7 @@ outside the config (the mixing-set folder) and how their options fit together, b
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -325,9 +326,13 @@ def preflight(builder: Callable[..., Any], options: Mapping[str, Any]) -> None:
     """What ``builder`` would refuse beyond each option's own range, checked without building
     anything: PixMix's mixing-set folder (listed, its first picture opened), PRIME's depths,
     RandAugment's magnitude. A one-line ``UserError`` naming the key; other builders pass."""
+    def option(name: str) -> int:
+        """The option as the builder would receive it: given, else the builder's default."""
+        return int(options.get(name, inspect.signature(builder).parameters[name].default))
+
     if builder is pixmix and "mixing_set" in options:
         check_mixing_set(str(options["mixing_set"]))
     elif builder is prime:
-        _check_prime_depths(int(options.get("mixture_depth", -1)), int(options.get("max_depth", 3)))
+        _check_prime_depths(option("mixture_depth"), option("max_depth"))
     elif builder is randaugment:
-        _check_magnitude(int(options.get("magnitude", 9)), int(options.get("num_magnitude_bins", 31)))
+        _check_magnitude(option("magnitude"), option("num_magnitude_bins"))

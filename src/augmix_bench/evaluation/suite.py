@@ -36,14 +36,12 @@ from .metrics import (
     top5_distance,
 )
 from ..runtime import Runtime, eval_mode
+from ..schema import SUITES  # the suites eval.suites may select
 from . import alexnet
 from .bootstrap import error_interval, paired_wrong
 from .uncertainty import expected_calibration_error
 
-#: Evaluation suites that ``eval.suites`` may select.
 log = logging.getLogger(__name__)
-
-SUITES: tuple[str, ...] = ("clean", "corruptions", "perturbations", "shifts", "corruptions_bar")
 
 #: How many of the best classes ``predict`` records per image (for the top-5 distance).
 TOP_K = 5
