@@ -18,7 +18,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from ..data.download import CHUNK_BYTES, fetch
+from ..data.download import fetch, file_digest
 from ..errors import UserError
 from ..files import atomic_write_bytes, folder_kept_on_success, os_error_line
 from . import textures
@@ -34,11 +34,7 @@ from .textures import (
 
 def file_sha256(path: Path) -> str:
     """The sha256 hex digest of the file at ``path``."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_digest(path, hashlib.sha256())
 
 
 def _check_present(folder: Path) -> None:

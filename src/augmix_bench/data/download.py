@@ -18,6 +18,7 @@ import tempfile
 import time
 import zlib
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
@@ -31,13 +32,18 @@ log = logging.getLogger(__name__)
 CHUNK_BYTES = 1 << 20
 
 
-def file_md5(path: Path) -> str:
-    """The md5 hex digest of the file at ``path``."""
-    digest = hashlib.md5()
+def file_digest(path: Path, digest: Any) -> str:
+    """The hex digest of the file at ``path`` through ``digest`` (a ``hashlib`` object, which may
+    already hold a prefix), read in chunks."""
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK_BYTES):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def file_md5(path: Path) -> str:
+    """The md5 hex digest of the file at ``path``."""
+    return file_digest(path, hashlib.md5())
 
 
 def _content_range_total(header: str | None) -> int | None:

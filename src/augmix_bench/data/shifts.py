@@ -35,6 +35,7 @@ from torch.utils.data import Dataset
 
 from ..errors import UserError
 from .arrays import ArrayTensorDataset
+from .download import file_digest
 from .image_files import IMAGE_SUFFIXES, ImageFileDataset, class_folders, scan_files
 from .imagenet_wnids import IMAGENET_A_WNIDS, IMAGENET_R_WNIDS, IMAGENET_WNIDS
 
@@ -580,10 +581,7 @@ def file_checksum(path: str | Path, kind: str) -> str:
         digest.update(b"blob %d\0" % path.stat().st_size)
     else:
         raise UserError(f"checksum kind {kind!r} is invalid; accepted: sha256, git-blob-sha1")
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return f"{kind}:{digest.hexdigest()}"
+    return f"{kind}:{file_digest(path, digest)}"
 
 
 def verify_file(path: str | Path, expected: str) -> None:

@@ -319,7 +319,7 @@ def per_corruption(groups: Sequence[Group], metric_prefix: str = "error", title:
     rows: list[list[Cell | str]] = []
     for g in groups:
         overall = "mce" if metric_prefix == "ce" else "mean_corruption_error"
-        rows.append([g.model, method_label(g), str(len(g.runs)),
+        rows.append([*_row_head(g),
                      *[_mean_only(g.stat(f"{metric_prefix}/{name}")) for name in names], _mean_only(g.stat(overall))])
     label = "mCE" if metric_prefix == "ce" else "mean"
     return Table(title, ["model", "method", "n", *names, label], rows,
@@ -402,8 +402,7 @@ def corruptions_bar_table(groups: Sequence[Group]) -> Table:
         name for g in groups for run in g.runs for name in ((run.results.get("corruptions_bar") or {}).get("per_corruption") or {})
     ))
     rows: list[list[Cell | str]] = [
-        [g.model, method_label(g), str(len(g.runs)),
-         Cell(g.stat("mean_corruption_bar_error")), *[_mean_only(g.stat(f"bar_error/{n}")) for n in names]]
+        [*_row_head(g), Cell(g.stat("mean_corruption_bar_error")), *[_mean_only(g.stat(f"bar_error/{n}")) for n in names]]
         for g in groups
     ]
     return Table(f"{groups[0].dataset_label}: -C-bar error (%), mean over the corruptions and per corruption",
